@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.demo.conftest import DemoServer
+from .conftest import DemoServer
 
 pytestmark = pytest.mark.real_server
 
