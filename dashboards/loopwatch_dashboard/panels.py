@@ -173,7 +173,11 @@ def stall_durations() -> heatmap.Panel:
 
 def worst_views() -> table.Panel:
     """Views ranked by stalls over the whole time range, with p95 and max."""
-    seconds = [DynamicConfigValue(id_val="unit", value=SECONDS)]
+    # Durations turn orange/red by the thresholds; view names and counts stay plain.
+    seconds = [
+        DynamicConfigValue(id_val="unit", value=SECONDS),
+        DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+    ]
     whole = q.WHOLE_RANGE
     return (
         table.Panel()
@@ -187,7 +191,6 @@ def worst_views() -> table.Panel:
         .datasource(DATASOURCE)
         .unit(COUNT)
         .thresholds(_thresholds(0.05, 0.1))
-        .cell_options(common.TableColorTextCellOptions())
         .with_target(_instant(f"sum by (view) ({q.increase(q.STALLS, window=whole)})", "A"))
         .with_target(_instant(q.quantile(0.95, q.STALL_DURATION, "view", window=whole), "B"))
         .with_target(_instant(q.quantile(1, q.STALL_DURATION, "view", window=whole), "C"))
@@ -215,7 +218,6 @@ def worst_views() -> table.Panel:
             [
                 DynamicConfigValue(id_val="unit", value=COUNT),
                 DynamicConfigValue(id_val="decimals", value=0),
-                DynamicConfigValue(id_val="custom.cellOptions", value={"type": "auto"}),
             ],
         )
         .height(8)
