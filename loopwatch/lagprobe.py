@@ -1,15 +1,20 @@
-"""A heartbeat that measures how late the loop runs a scheduled callback.
+"""A heartbeat that measures how late the loop answers a wake-up, without adding a timer.
 
-    >>> probe = LagProbe(monitor, state, interval=0.025); probe.start()
+    >>> probe = LagProbe(monitor, state, interval=0.1)
+    >>> probe.maybe_ping(now)        # from the watchdog thread, every poll
 
-Lateness (interval subtracted) goes to the sinks as `loopwatch_loop_lag_seconds`. This sees
-stalls no step timer can: GC, protocol callbacks, and under uvloop every bare callback; for
-those the watchdog's sample plus the heartbeat's lateness become one stall record.
+The watchdog thread pings the loop with `call_soon_threadsafe`; the loop runs the pong as
+soon as it is free, and the delay is the loop's lag (`loopwatch_loop_lag_seconds`). A timer
+heartbeat would do the same from inside the loop, but a pending timer makes every iteration
+of asyncio's `_run_once` check the timer heap: a cost on every step of an otherwise
+timer-free program.
+
+For loops whose bare callbacks are not timed (uvloop) the pong also ends an untimed block the
+watchdog noticed: its arrival is the exact moment the loop became free again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -20,48 +25,29 @@ if TYPE_CHECKING:
 
 
 class LagProbe:
-    """Reschedules itself every `interval` on one loop until stopped."""
+    """Ping/pong between the watchdog thread and one loop."""
 
     def __init__(self, monitor: Monitor, state: LoopState, interval: float) -> None:
         self.monitor = monitor
         self.state = state
         self.interval = interval
-        self.due = 0.0
-        self.last_beat = 0.0
-        self._handle: asyncio.TimerHandle | None = None
-        self._stopped = False
+        self.sent = 0.0  # when the outstanding ping was sent; 0.0: none outstanding
+        self.next_ping = 0.0
 
-    def start(self) -> None:
-        """Schedule the first beat; call from the loop's own thread."""
-        self.last_beat = time.perf_counter()
-        self._schedule(self.last_beat)
-
-    def _schedule(self, now: float) -> None:
-        self.due = now + self.interval
-        self._handle = self.state.loop.call_later(self.interval, self._beat)
-
-    def _beat(self) -> None:
-        now = time.perf_counter()
-        if self._stopped:
+    def maybe_ping(self, now: float, *, urgent: bool = False) -> None:
+        """Send a ping if none is outstanding and one is due (or `urgent`): watchdog thread."""
+        if self.sent or (now < self.next_ping and not urgent):
             return
-        due, previous = self.due, self.last_beat
-        lateness = max(0.0, now - due)
-        self.last_beat = now
-        self.monitor.sinks.lag(lateness)
-        if not self.state.times_callbacks and lateness >= self.interval:
-            self.monitor.on_untimed_block(self.state, previous, due, now)
-        self._schedule(now)
-
-    def stop(self) -> None:
-        """Stop rescheduling; cancels the pending beat when called from the loop thread."""
-        self._stopped = True
-        handle = self._handle
-        self._handle = None
-        if handle is None:
-            return
+        self.sent = now
+        self.next_ping = now + self.interval
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.state.loop:
-            handle.cancel()
+            self.state.loop.call_soon_threadsafe(self._pong, now)
+        except RuntimeError:  # the loop was closed meanwhile
+            self.sent = 0.0
+
+    def _pong(self, sent: float) -> None:
+        now = time.perf_counter()
+        self.sent = 0.0
+        self.monitor.sinks.lag(max(0.0, now - sent))
+        if not self.state.times_callbacks:
+            self.monitor.on_untimed_block_end(self.state, now)

@@ -40,7 +40,7 @@ class LoopState:
     """One watched event loop."""
 
     __slots__ = (
-        "lag_interval",
+        "busy_since",
         "last_activity",
         "last_idle_seen",
         "last_stall_end",
@@ -69,9 +69,9 @@ class LoopState:
         self.step_start = 0.0
         self.last_activity = 0.0
         self.last_idle_seen = 0.0
+        self.busy_since = 0.0  # uvloop: first poll that saw the thread busy outside a step
         self.last_stall_end = 0.0
         self.sample: Sample | None = None
-        self.lag_interval = 0.0
         self.probe: object | None = None
 
     def __repr__(self) -> str:

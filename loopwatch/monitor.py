@@ -29,10 +29,8 @@ from loopwatch.watchdog import Watchdog
 
 logger = logging.getLogger("loopwatch")
 
-# The heartbeat runs this many times per threshold: often enough to bracket an untimed block
-# (uvloop) to within a fraction of the threshold, rarely enough to cost nothing measurable.
-BEATS_PER_THRESHOLD = 4
-MAX_LAG_INTERVAL = 0.25
+# How often the lag probe pings each loop (besides the pings that end untimed blocks).
+LAG_INTERVAL = 0.1
 
 
 class Monitor:
@@ -76,9 +74,6 @@ class Monitor:
     def stop(self) -> None:
         self.active = False
         self.watchdog.stop()
-        for state in list(self.loops.values()):
-            if isinstance(state.probe, LagProbe):
-                state.probe.stop()
         for patch in self._factory_patches:
             patch.restore()
         self._factory_patches.clear()
@@ -139,11 +134,7 @@ class Monitor:
         return state
 
     def _start_probe(self, state: LoopState) -> None:
-        interval = min(self.threshold / BEATS_PER_THRESHOLD, MAX_LAG_INTERVAL)
-        probe = LagProbe(self, state, interval)
-        state.probe = probe
-        state.lag_interval = interval
-        probe.start()
+        state.probe = LagProbe(self, state, LAG_INTERVAL)
 
     def watched_loops(self) -> list[LoopState]:
         return list(self.loops.values())
@@ -174,24 +165,23 @@ class Monitor:
         except Exception:
             logger.exception("loopwatch: failed to record a stall of %.3fs", end - start)
 
-    def on_untimed_block(
-        self, state: LoopState, previous_beat: float, due: float, now: float
-    ) -> None:
-        """The heartbeat ran late on a loop whose callbacks are not timed (uvloop)."""
+    def on_untimed_block_end(self, state: LoopState, now: float) -> None:
+        """The loop answered a ping: if an untimed block was sampled, record it (uvloop)."""
         try:
-            if state.last_stall_end >= due:
-                return  # a timed step already accounts for this lateness
-            sample = state.sample if state.sample and state.sample.step_start == -due else None
-            if sample is None:
-                return  # nothing untimed was seen blocking: many short steps, not one block
-            # The block began after the last moment the loop was seen free and before the
-            # beat was due; the midpoint halves the error of either bound.
-            lower = max(previous_beat, state.last_idle_seen, state.last_activity)
-            begin = (min(lower, due) + due) / 2
-            if now - begin < state.threshold:
+            busy_since = state.busy_since
+            sample = state.sample
+            if not busy_since or sample is None or sample.step_start != -busy_since:
                 return
-            request = None
-            self._record_stall(state, sample, sample.stack, begin, now, request, source="lag")
+            state.busy_since = 0.0
+            if state.last_stall_end >= busy_since:
+                return  # a timed step already accounts for this time
+            # The block began after the loop was last seen idle and before it was first seen
+            # busy; the midpoint halves the error of either bound.
+            lower = max(state.last_idle_seen, state.last_activity)
+            begin = (min(lower, busy_since) + busy_since) / 2
+            if now - begin >= state.threshold:
+                stack = sample.stack
+                self._record_stall(state, sample, stack, begin, now, None, source="lag")
         except Exception:
             logger.exception("loopwatch: failed to record an untimed block")
 

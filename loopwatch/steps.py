@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import time
+from asyncio import format_helpers
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -24,40 +25,110 @@ if TYPE_CHECKING:
     from loopwatch.monitor import Monitor
 
 
+# Only compared by identity, to know when the `_run` being wrapped is the standard library's
+# own (then its body is inlined below, saving a Python call per step).
+_STDLIB_HANDLE_RUN = asyncio.events.Handle._run
+
+
 def make_timed_run(monitor: Monitor) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
     """Build the `Handle._run` wrapper around whatever `_run` is when the patch is applied."""
 
     def wrap(original_run: Callable[[Any], None]) -> Callable[[Any], None]:
-        clock = time.perf_counter
-        loops = monitor.loops
-        request_var = current_request
-
-        def _run(handle: asyncio.Handle) -> None:
-            state = loops.get(handle._loop)  # type: ignore[attr-defined]
-            if state is None:
-                state = monitor.adopt_loop(handle._loop)  # type: ignore[attr-defined]
-                if state is None:  # inactive, or a loop we must not time
-                    original_run(handle)
-                    return
-            start = clock()
-            state.step_start = start
-            try:
-                original_run(handle)
-            finally:
-                end = clock()
-                state.step_start = 0.0
-                elapsed = end - start
-                request = handle._context.get(request_var)  # type: ignore[attr-defined]
-                if request is not None:
-                    request.loop_time += elapsed
-                if elapsed >= state.threshold:
-                    monitor.on_slow_step(state, handle, start, end, request)
-
-        _run.__loopwatch__ = True  # type: ignore[attr-defined]
-        _run.__wrapped__ = original_run  # type: ignore[attr-defined]
-        return _run
+        if original_run is _STDLIB_HANDLE_RUN:
+            return _timed_stdlib_run(monitor)
+        return _timed_chained_run(monitor, original_run)
 
     return wrap
+
+
+def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
+    clock = time.perf_counter
+    loops = monitor.loops
+    request_var = current_request
+
+    def _run(handle: Any) -> None:
+        state = loops.get(handle._loop)
+        if state is None:
+            state = monitor.adopt_loop(handle._loop)
+            if state is None:  # not active: behave exactly like the original
+                _run_stdlib_body(handle)
+                return
+        context = handle._context
+        start = clock()
+        state.step_start = start
+        # The body of asyncio.events.Handle._run, inlined.
+        try:
+            context.run(handle._callback, *handle._args)
+        except (SystemExit, KeyboardInterrupt):
+            state.step_start = 0.0
+            raise
+        except BaseException as exc:
+            _report_callback_exception(handle, exc)
+        end = clock()
+        state.step_start = 0.0
+        elapsed = end - start
+        request = context.get(request_var)
+        if request is not None:
+            request.loop_time += elapsed
+        if elapsed >= state.threshold:
+            monitor.on_slow_step(state, handle, start, end, request)
+
+    _run.__loopwatch__ = True  # type: ignore[attr-defined]
+    return _run
+
+
+def _run_stdlib_body(handle: Any) -> None:
+    try:
+        handle._context.run(handle._callback, *handle._args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        _report_callback_exception(handle, exc)
+
+
+def _report_callback_exception(handle: Any, exc: BaseException) -> None:
+    """What asyncio.events.Handle._run does with an exception escaping a callback."""
+    source = format_helpers._format_callback_source(
+        handle._callback, handle._args
+    )
+    context = {"message": f"Exception in callback {source}", "exception": exc, "handle": handle}
+    if handle._source_traceback:
+        context["source_traceback"] = handle._source_traceback
+    handle._loop.call_exception_handler(context)
+
+
+def _timed_chained_run(
+    monitor: Monitor, original_run: Callable[[Any], None]
+) -> Callable[[Any], None]:
+    """Wraps someone else's `_run` (aiodebug's, say), so both keep working."""
+    clock = time.perf_counter
+    loops = monitor.loops
+    request_var = current_request
+
+    def _run(handle: Any) -> None:
+        state = loops.get(handle._loop)
+        if state is None:
+            state = monitor.adopt_loop(handle._loop)
+            if state is None:
+                original_run(handle)
+                return
+        start = clock()
+        state.step_start = start
+        try:
+            original_run(handle)
+        finally:
+            end = clock()
+            state.step_start = 0.0
+            elapsed = end - start
+            request = handle._context.get(request_var)
+            if request is not None:
+                request.loop_time += elapsed
+            if elapsed >= state.threshold:
+                monitor.on_slow_step(state, handle, start, end, request)
+
+    _run.__loopwatch__ = True  # type: ignore[attr-defined]
+    _run.__wrapped__ = original_run  # type: ignore[attr-defined]
+    return _run
 
 
 class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):

@@ -9,9 +9,10 @@ of the step the task would only show its next `await`), its CPU clock and system
 other threads' CPU clocks and stacks (to name a GIL holder). With the interval at half the
 threshold, every step that reaches the threshold is sampled at least once while it runs.
 
-For loops whose bare callbacks are not timed (uvloop), it also watches the lag probe: a
-heartbeat overdue while no timed step runs means an untimed callback is blocking; that is
-sampled too, and the probe turns it into a record when the heartbeat finally runs.
+It also drives the lag probe's pings. For loops whose bare callbacks are not timed (uvloop)
+it watches the loop thread's system call: out of epoll while no timed step runs means an
+untimed callback is running; if that lasts a poll interval it is sampled, and the probe's pong
+(which runs the moment the loop is free) turns it into one record.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from loopwatch import causes, stacks
+from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import LoopState, Sample
 
 if TYPE_CHECKING:
@@ -39,7 +41,9 @@ class Watchdog:
     def __init__(self, monitor: Monitor, interval: float) -> None:
         self.monitor = monitor
         self.interval = max(MIN_INTERVAL, interval)
-        self._stop = threading.Event()
+        # A plain flag and time.sleep, not Event.wait: Event.wait runs a Python-level
+        # Condition on every poll, and polls happen many times a second.
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._failures_logged = False
 
@@ -50,12 +54,12 @@ class Watchdog:
     def start(self) -> None:
         if self.alive:
             return
-        self._stop.clear()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="loopwatch-watchdog", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
@@ -63,12 +67,16 @@ class Watchdog:
 
     def ensure_running(self) -> None:
         """Restart after an unexpected death (called from the loop's slow path)."""
-        if not self._stop.is_set() and not self.alive:
+        if not self._stopping and not self.alive:
             logger.warning("loopwatch: the watchdog thread had stopped; restarting it")
             self.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        sleep = time.sleep
+        while True:
+            sleep(self.interval)
+            if self._stopping:
+                return
             try:
                 self.poll(time.perf_counter())
             except Exception:
@@ -87,20 +95,25 @@ class Watchdog:
                     self._sample(state, start, now)
             elif not state.times_callbacks:
                 self._watch_untimed(state, now)
+            probe = state.probe
+            if isinstance(probe, LagProbe):
+                probe.maybe_ping(now)
 
     def _watch_untimed(self, state: LoopState, now: float) -> None:
-        due = getattr(state.probe, "due", 0.0)
-        if not due or now - due < self.interval:
+        """uvloop: is the loop thread busy outside any timed step? Then sample it."""
+        polling = causes.is_polling(causes.current_syscall(state.native_id))
+        if polling is not False:
+            # Idle in epoll (or /proc unreadable: we cannot tell, so we do not guess).
             state.last_idle_seen = now
+            state.busy_since = 0.0
             return
-        # The heartbeat is overdue and no timed step runs: an untimed callback may be blocking.
-        # An idle loop thread sits in epoll (where /proc cannot tell, we sample anyway and
-        # the record is only made if the beat really ran late by a threshold).
-        if causes.is_polling(causes.current_syscall(state.native_id)):
-            state.last_idle_seen = now
+        if not state.busy_since:
+            state.busy_since = now
+            if isinstance(state.probe, LagProbe):
+                state.probe.maybe_ping(now, urgent=True)  # its pong marks the block's end
             return
-        if _needs_sample(state, -due):
-            self._sample(state, -due, now)
+        if now - state.busy_since >= self.interval and _needs_sample(state, -state.busy_since):
+            self._sample(state, -state.busy_since, now)
 
     def _sample(self, state: LoopState, key: float, now: float) -> None:
         loop_cpu = causes.thread_cpu(state.thread_id)
@@ -110,7 +123,7 @@ class Watchdog:
         frame = frames.get(state.thread_id)
         stack = stacks.trim_own_frames(stacks.capture(frame))
         # The step may have ended while we were reading: only keep a sample of the same step.
-        current = state.step_start if key > 0 else -getattr(state.probe, "due", 0.0)
+        current = state.step_start if key > 0 else -state.busy_since
         if current != key:
             return
         other_stacks = {
