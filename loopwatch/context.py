@@ -1,0 +1,95 @@
+"""Which request a loop step belongs to.
+
+    >>> with request_scope(RequestState(method="GET", path="/books/")) as state:
+    ...     state.view = "shop.views.BookList"   # once the URL is resolved
+
+The state lives in a ContextVar. Every task copies the context it was created in, so steps of
+the request's own task *and* of every task it spawns (Django's per-request tasks, gather)
+see the same mutable `RequestState`. Loop steps read it from the step's own context
+(`handle._context`), never from whatever happens to be current in the loop thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+NO_REQUEST = "<none>"
+UNRESOLVED = "<unresolved>"
+
+_request_ids = itertools.count(1)
+
+
+class RequestState:
+    """One in-flight request, as loopwatch accounts for it."""
+
+    __slots__ = (
+        "finished",
+        "hops",
+        "id",
+        "loop_time",
+        "method",
+        "path",
+        "started",
+        "view",
+        "wait_time",
+    )
+
+    def __init__(self, method: str | None, path: str | None, view: str = UNRESOLVED) -> None:
+        self.id = next(_request_ids)
+        self.method = method
+        self.path = path
+        self.view = view
+        self.started = time.perf_counter()
+        self.loop_time = 0.0  # time this request's own steps held the loop
+        self.wait_time = 0.0  # time it waited while other requests' steps held the loop
+        self.hops = 0  # sync_to_async hops made while serving it
+        self.finished = False
+
+    def __repr__(self) -> str:
+        return f"<RequestState #{self.id} {self.method} {self.path} view={self.view}>"
+
+
+current_request: ContextVar[RequestState | None] = ContextVar(
+    "loopwatch_current_request", default=None
+)
+
+
+class InFlight:
+    """The requests currently being served, so a stall can count (and charge) its victims."""
+
+    def __init__(self) -> None:
+        self._requests: dict[int, RequestState] = {}
+
+    def add(self, state: RequestState) -> None:
+        self._requests[state.id] = state
+
+    def discard(self, state: RequestState) -> None:
+        self._requests.pop(state.id, None)
+
+    def others(self, culprit: RequestState | None) -> list[RequestState]:
+        culprit_id = culprit.id if culprit is not None else None
+        # list() first: the dict may change size from another thread (sync views).
+        return [r for r in list(self._requests.values()) if r.id != culprit_id]
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+
+in_flight = InFlight()
+
+
+@contextmanager
+def request_scope(state: RequestState) -> Iterator[RequestState]:
+    """Make `state` the current request; undone with its token, so scopes nest."""
+    token = current_request.set(state)
+    in_flight.add(state)
+    try:
+        yield state
+    finally:
+        state.finished = True
+        in_flight.discard(state)
+        current_request.reset(token)

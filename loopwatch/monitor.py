@@ -1,0 +1,264 @@
+"""The single global state of a running loopwatch: loops, watchdog, patches, records.
+
+    >>> monitor = Monitor(threshold=0.05); monitor.start()
+    >>> monitor.stop()          # every patch undone, every thread stopped
+
+Steps at or over the threshold come here from the step timers (`on_slow_step`), untimed
+blocks from the lag probe (`on_untimed_block`); both become one `StallRecord` each, which goes
+to the ring buffer and to every sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import threading
+from typing import Any
+
+from loopwatch import causes, integrations, stacks
+from loopwatch.buffer import RecordBuffer
+from loopwatch.context import NO_REQUEST, RequestState, in_flight
+from loopwatch.lagprobe import LagProbe
+from loopwatch.loopstate import LoopState, Sample
+from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactoryPatch
+from loopwatch.records import CodeLine, HeldBy, Record, StallRecord
+from loopwatch.sinks import Sinks
+from loopwatch.steps import make_task_factory, make_timed_run
+from loopwatch.watchdog import Watchdog
+
+logger = logging.getLogger("loopwatch")
+
+# How often the lag probe pings each loop (besides the pings that end untimed blocks).
+LAG_INTERVAL = 0.1
+
+
+class Monitor:
+    """Everything loopwatch runs while detection is on."""
+
+    def __init__(self, threshold: float, buffer_size: int = 1000) -> None:
+        self.threshold = threshold
+        self.buffer = RecordBuffer(maxlen=buffer_size)
+        self.sinks = Sinks()
+        self.loops: dict[Any, LoopState] = {}
+        self.active = False
+        self.gc_pauses = causes.GcPauses()
+        self.watchdog = Watchdog(self, interval=threshold / 2)
+        self._core_patches = PatchSet(
+            [
+                Patch(asyncio.events.Handle, "_run", wrap=make_timed_run(self)),
+                ListEntry(gc.callbacks, self.gc_pauses.callback, "gc.callbacks"),
+            ]
+        )
+        self._integration_patches = PatchSet([])
+        self._factory_patches: list[TaskFactoryPatch] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._core_patches.apply()
+        try:
+            extra: list[Reversible] = []
+            for _name, factory in integrations.registered():
+                extra.extend(factory(self))
+            self._integration_patches = PatchSet(extra)
+            self._integration_patches.apply()
+        except BaseException:
+            self._core_patches.restore()
+            raise
+        self.active = True
+        self.watchdog.start()
+        self.watch_running_loop()
+
+    def stop(self) -> None:
+        self.active = False
+        self.watchdog.stop()
+        for patch in self._factory_patches:
+            patch.restore()
+        self._factory_patches.clear()
+        self._integration_patches.restore()
+        self._core_patches.restore()
+        self.loops.clear()
+
+    def all_patches(self) -> list[Reversible]:
+        """Every patch this monitor applied (for leak checks in tests)."""
+        return [
+            *self._core_patches.patches,
+            *self._integration_patches.patches,
+            *self._factory_patches,
+        ]
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.watchdog.interval = max(threshold / 2, 0.001)
+        for state in list(self.loops.values()):
+            state.threshold = threshold
+
+    # -- loops -------------------------------------------------------------------------------
+
+    def adopt_loop(self, loop: Any) -> LoopState | None:
+        """First step of a stock asyncio loop: start watching it (runs in its thread)."""
+        if not self.active:
+            return None
+        with self._lock:
+            state = self.loops.get(loop)
+            if state is None:
+                state = LoopState(loop, self.threshold, times_callbacks=True)
+                self._start_probe(state)
+                self.loops[loop] = state
+        return state
+
+    def watch_running_loop(self) -> LoopState | None:
+        """Watch the loop running in this thread, if any; under uvloop, set the task factory."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if not self.active:
+            return None
+        if isinstance(loop, asyncio.BaseEventLoop):
+            return self.adopt_loop(loop)
+        with self._lock:
+            state = self.loops.get(loop)
+            if state is not None:
+                return state
+            state = LoopState(loop, self.threshold, times_callbacks=False)
+            factory_patch = TaskFactoryPatch(
+                loop, lambda previous: make_task_factory(state, self, previous)
+            )
+            factory_patch.apply()
+            self._factory_patches.append(factory_patch)
+            self._start_probe(state)
+            self.loops[loop] = state
+        return state
+
+    def _start_probe(self, state: LoopState) -> None:
+        state.probe = LagProbe(self, state, LAG_INTERVAL)
+
+    def watched_loops(self) -> list[LoopState]:
+        return list(self.loops.values())
+
+    def forget_loop(self, state: LoopState) -> None:
+        with self._lock:
+            if self.loops.get(state.loop) is state:
+                del self.loops[state.loop]
+            self._factory_patches = [p for p in self._factory_patches if p.loop is not state.loop]
+
+    # -- stalls ------------------------------------------------------------------------------
+
+    def on_slow_step(
+        self,
+        state: LoopState,
+        step: Any,
+        start: float,
+        end: float,
+        request: RequestState | None,
+    ) -> None:
+        """A timed step held the loop for at least the threshold (runs on the loop thread)."""
+        try:
+            state.last_stall_end = end
+            sample = state.sample if state.sample and state.sample.step_start == start else None
+            stack = sample.stack if sample else _end_of_step_stack(step)
+            self._record_stall(state, sample, stack, start, end, request, source="step")
+            self.watchdog.ensure_running()
+        except Exception:
+            logger.exception("loopwatch: failed to record a stall of %.3fs", end - start)
+
+    def on_untimed_block_end(self, state: LoopState, now: float) -> None:
+        """The loop answered a ping: if an untimed block was sampled, record it (uvloop)."""
+        try:
+            busy_since = state.busy_since
+            sample = state.sample
+            if not busy_since or sample is None or sample.step_start != -busy_since:
+                return
+            state.busy_since = 0.0
+            if state.last_stall_end >= busy_since:
+                return  # a timed step already accounts for this time
+            # The block began after the loop was last seen idle and before it was first seen
+            # busy; the midpoint halves the error of either bound.
+            lower = max(state.last_idle_seen, state.last_activity)
+            begin = (min(lower, busy_since) + busy_since) / 2
+            if now - begin >= state.threshold:
+                stack = sample.stack
+                self._record_stall(state, sample, stack, begin, now, None, source="lag")
+        except Exception:
+            logger.exception("loopwatch: failed to record an untimed block")
+
+    def _record_stall(
+        self,
+        state: LoopState,
+        sample: Sample | None,
+        stack: tuple[CodeLine, ...],
+        start: float,
+        end: float,
+        request: RequestState | None,
+        source: str,
+    ) -> None:
+        duration = end - start
+        others_end = {}
+        if sample is not None:
+            for reading in sample.other_threads:
+                cpu = causes.thread_cpu(reading.ident)
+                if cpu is not None:
+                    others_end[reading.ident] = cpu
+        cause, culprit = causes.classify(
+            sample,
+            start,
+            end,
+            causes.thread_cpu(state.thread_id),
+            self.gc_pauses.overlap(start, end),
+            others_end,
+        )
+        held_by = None
+        blocking = stacks.user_line(stack)
+        if cause == "gil" and culprit is not None and sample is not None:
+            culprit_stack = sample.other_stacks.get(culprit.ident, ())
+            held_by = HeldBy(culprit.name, stacks.user_line(culprit_stack))
+            blocking = None  # the loop thread only waited: its own line is not to blame
+        victims = in_flight.others(request)
+        for victim in victims:
+            victim.wait_time += duration
+        record = StallRecord(
+            view=request.view if request is not None else NO_REQUEST,
+            method=request.method if request is not None else None,
+            path=request.path if request is not None else None,
+            blocking_line=blocking,
+            stack=stack,
+            duration=duration,
+            cause=cause,
+            delayed_requests=len(victims),
+            held_by=held_by,
+            source=source,
+        )
+        self.publish(record)
+
+    # -- everything else that becomes a record -----------------------------------------------
+
+    def publish(self, record: Record) -> None:
+        """Keep the record, then tell every sink; a failing sink loses nothing."""
+        self.buffer.append(record)
+        self.sinks.record(record)
+
+    def request_finished(self, state: RequestState) -> None:
+        self.sinks.request_end(state)
+
+
+def _end_of_step_stack(step: Any) -> tuple[CodeLine, ...]:
+    """Fallback when no sample was taken: where the task waits *next* (not the blocking line)."""
+    coro = step
+    callback = getattr(step, "_callback", None)
+    if callback is not None:
+        task = getattr(callback, "__self__", None)
+        if not isinstance(task, asyncio.Task):
+            code = getattr(callback, "__code__", None)
+            if code is None:
+                return ()
+            return (stacks.code_line(code.co_filename, code.co_firstlineno, code.co_name),)
+        coro = task.get_coro()
+    coro = getattr(coro, "_coro", coro)  # a TimedCoroutine's inner coroutine
+    frame = None
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or frame
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return stacks.capture(frame)

@@ -1,0 +1,203 @@
+"""The one place loopwatch changes objects it does not own, and undoes the change.
+
+    >>> patch = Patch(asyncio.events.Handle, "_run", timed_run)
+    >>> with PatchSet([patch]):        # apply all or nothing
+    ...     ...                         # restored on exit, by identity
+
+A `Patch` captures the original when it is *applied*, not when it is built, so a patch applied
+after somebody else's (aiodebug's slow-callback log, say) wraps theirs. On restore it puts the
+original back only if the attribute still holds loopwatch's replacement; if somebody patched
+over it meanwhile, restoring would throw their patch away, so the replacement stays in their
+chain and every replacement loopwatch installs falls through to the original when loopwatch is
+not active.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Protocol
+
+logger = logging.getLogger("loopwatch")
+
+_MISSING = object()
+
+
+class Patch:
+    """Replace `owner.name` by `replacement`; `replacement` may be built from the original."""
+
+    def __init__(
+        self,
+        owner: Any,
+        name: str,
+        replacement: Any = None,
+        *,
+        wrap: Callable[[Any], Any] | None = None,
+    ) -> None:
+        if (replacement is None) == (wrap is None):
+            raise TypeError("give exactly one of replacement= or wrap=")
+        self.owner = owner
+        self.name = name
+        self._replacement = replacement
+        self._wrap = wrap
+        self.original: Any = _MISSING
+        self._own_original: Any = _MISSING  # what owner.__dict__ held (absent if inherited)
+        self.installed: Any = _MISSING
+        self.active = False
+
+    def __repr__(self) -> str:
+        owner = getattr(self.owner, "__qualname__", None) or getattr(
+            self.owner, "__name__", repr(self.owner)
+        )
+        return f"<Patch {owner}.{self.name} active={self.active}>"
+
+    def apply(self) -> None:
+        if self.active:
+            return
+        namespace = getattr(self.owner, "__dict__", {})
+        self._own_original = namespace.get(self.name, _MISSING)
+        self.original = getattr(self.owner, self.name)
+        replacement = self._wrap(self.original) if self._wrap else self._replacement
+        setattr(self.owner, self.name, replacement)
+        self.installed = replacement
+        self.active = True
+
+    def restore(self) -> bool:
+        """Undo; False when somebody patched over us (their patch is kept, ours is inert)."""
+        if not self.active:
+            return True
+        self.active = False
+        current = self.owner.__dict__.get(self.name, _MISSING)
+        if current is not self.installed:
+            logger.warning(
+                "loopwatch: %s was patched again by someone else after loopwatch; "
+                "leaving their patch in place (loopwatch's layer is now inert)",
+                self,
+            )
+            return False
+        if self._own_original is _MISSING:
+            delattr(self.owner, self.name)
+        else:
+            setattr(self.owner, self.name, self._own_original)
+        return True
+
+    def is_pristine(self) -> bool:
+        """True when the attribute is exactly what it was before `apply` (for leak checks)."""
+        current = self.owner.__dict__.get(self.name, _MISSING)
+        return current is self._own_original
+
+
+class Reversible(Protocol):
+    """What PatchSet needs of a patch."""
+
+    active: bool
+
+    def apply(self) -> None: ...
+
+    def restore(self) -> bool: ...
+
+    def is_pristine(self) -> bool: ...
+
+
+class PatchSet:
+    """Apply several patches all-or-nothing; restore in reverse order."""
+
+    def __init__(self, patches: Iterable[Reversible]) -> None:
+        self.patches = list(patches)
+
+    def apply(self) -> None:
+        done: list[Reversible] = []
+        try:
+            for patch in self.patches:
+                patch.apply()
+                done.append(patch)
+        except BaseException:
+            for patch in reversed(done):
+                patch.restore()
+            raise
+
+    def restore(self) -> None:
+        for patch in reversed(self.patches):
+            patch.restore()
+
+    def __enter__(self) -> PatchSet:
+        self.apply()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.restore()
+
+
+class ListEntry:
+    """Membership of `item` in a list loopwatch does not own (e.g. `gc.callbacks`)."""
+
+    def __init__(self, target: list[Any], item: Any, label: str) -> None:
+        self.target = target
+        self.item = item
+        self.label = label
+        self.active = False
+
+    def __repr__(self) -> str:
+        return f"<ListEntry {self.label} active={self.active}>"
+
+    def apply(self) -> None:
+        if not self.active:
+            self.target.append(self.item)
+            self.active = True
+
+    def restore(self) -> bool:
+        if self.active:
+            self.active = False
+            while self.item in self.target:
+                self.target.remove(self.item)
+        return True
+
+    def is_pristine(self) -> bool:
+        return self.item not in self.target
+
+
+class TaskFactoryPatch:
+    """A task factory set on one running loop, chaining the factory that was there before."""
+
+    def __init__(self, loop: Any, build: Callable[[Any], Any]) -> None:
+        self.loop = loop
+        self._build = build
+        self.previous: Any = None
+        self.installed: Any = None
+        self.active = False
+
+    def __repr__(self) -> str:
+        return f"<TaskFactoryPatch {type(self.loop).__name__} active={self.active}>"
+
+    def apply(self) -> None:
+        if self.active:
+            return
+        self.previous = self.loop.get_task_factory()
+        self.installed = self._build(self.previous)
+        self.loop.set_task_factory(self.installed)
+        self.active = True
+
+    def restore(self) -> bool:
+        if not self.active:
+            return True
+        self.active = False
+        if self.loop.is_closed():
+            return True
+        if self.loop.get_task_factory() is not self.installed:
+            logger.warning(
+                "loopwatch: the task factory of %r was replaced after loopwatch set it; "
+                "leaving it in place (loopwatch's factory is now inert)",
+                self.loop,
+            )
+            return False
+        self.loop.set_task_factory(self.previous)
+        return True
+
+    def is_pristine(self) -> bool:
+        return self.loop.is_closed() or self.loop.get_task_factory() is self.previous
