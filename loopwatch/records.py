@@ -72,10 +72,14 @@ class Record:
     stack: tuple[CodeLine, ...] = ()
     at: _dt.datetime = field(default_factory=_utc_now)
     id: int = field(default_factory=next_record_id)
+    # `RequestState.id` of the request being served, None outside any request: lets the
+    # debug toolbar panel (and a reader of stalls.json) pick out one request's records.
+    request_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
+            "request_id": self.request_id,
             "kind": self.kind,
             "view": self.view,
             "method": self.method,
