@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.servers import Server
 
-from tests.django.conftest import AUTH
+from tests.served.conftest import AUTH
 
 VIEWS = "tests.testproject.views"
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from tests.servers import Server
 
-from tests.django.conftest import serve
-from tests.django.helpers import (
+from tests.served.conftest import serve
+from tests.served.helpers import (
     VIEWS,
     metric_value,
     metrics,
@@ -157,7 +157,7 @@ def test_two_workers_are_summed_in_one_scrape(tmp_path: Path) -> None:
     """With PROMETHEUS_MULTIPROC_DIR, one scrape shows the stalls of every worker."""
     from tests.servers import start_uvicorn
 
-    from tests.django.conftest import APP, migrated_db
+    from tests.served.conftest import APP, migrated_db
 
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
