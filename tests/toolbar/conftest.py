@@ -57,7 +57,9 @@ class Site:
                 self.process.wait(timeout=10)
 
 
-def start_site(tmp: Path, settings: str, *, python_prelude: str = "") -> Site:
+def start_site(
+    tmp: Path, settings: str, *, loop: str = "asyncio", python_prelude: str = ""
+) -> Site:
     """uvicorn serving the test project with `settings`; returns once it answers HTTP.
 
     `python_prelude` runs in the server process before uvicorn starts (e.g. to make a package
@@ -71,10 +73,12 @@ def start_site(tmp: Path, settings: str, *, python_prelude: str = "") -> Site:
     env["LOOPWATCH_TEST_DB"] = str(tmp / "db.sqlite3")
     args = [
         "tests.testproject.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--loop", loop,
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
-    code = f"{python_prelude}\nimport sys, uvicorn\nsys.argv = ['uvicorn', *{args!r}]\nuvicorn.main()"
+    code = (
+        f"{python_prelude}\nimport sys, uvicorn\nsys.argv = ['uvicorn', *{args!r}]\nuvicorn.main()"
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-c", code],
@@ -98,11 +102,28 @@ def start_site(tmp: Path, settings: str, *, python_prelude: str = "") -> Site:
     pytest.fail(f"uvicorn did not answer within 30 s:\n{site.log()}")
 
 
-@pytest.fixture(scope="module")
-def toolbar_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def toolbar_site_on(loop: str, tmp: Path) -> Site:
     """The test project with django-debug-toolbar and the loopwatch panel, under uvicorn."""
     require_real("the Python package debug_toolbar", _importable("debug_toolbar"))
-    site = start_site(tmp_path_factory.mktemp("toolbar"), "tests.toolbar.settings")
+    if loop == "uvloop":
+        require_real("the Python package uvloop", _importable("uvloop"))
+    return start_site(tmp, "tests.toolbar.settings", loop=loop)
+
+
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def toolbar_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """The toolbar site on stock asyncio and on uvloop."""
+    site = toolbar_site_on(str(request.param), tmp_path_factory.mktemp("toolbar"))
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The toolbar site for the browser tests (stock asyncio)."""
+    site = toolbar_site_on("asyncio", tmp_path_factory.mktemp("browser"))
     yield site
     site.stop()
 
@@ -114,11 +135,11 @@ def _importable(name: str) -> bool:
 
 
 @pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[list[str]]:
+def chromium(tmp_path: Path) -> list[str]:
     """The headless Chromium command line (own profile in a temporary directory)."""
     require_real(f"Chromium ({CHROMIUM})", shutil.which(CHROMIUM) is not None)
     profile = tmp_path / "chromium-profile"
-    yield [
+    return [
         CHROMIUM,
         "--headless",
         "--no-sandbox",
