@@ -66,6 +66,7 @@ def test_openmetrics_scrape_carries_the_stall_id(tmp_path: Path) -> None:
 def test_prometheus_stores_the_exemplar_and_its_id_opens_the_record(tmp_path: Path) -> None:
     """A real Prometheus (exemplar storage on) returns the stall id, which anchors the record."""
     binary = require_binary("prometheus")
+    (tmp_path / "site").mkdir()
     with serve(tmp_path / "site") as server:
         record = sleep_and_find_the_record(server)
         config = f"""
