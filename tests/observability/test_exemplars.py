@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -9,9 +10,10 @@ from typing import Any
 
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
-
-from tests.dashboards.promserver import PrometheusServer, require_binary
 from tests.servers import Server
+
+from tests.browser import chromium_command, keep_for_docs, screenshot
+from tests.dashboards.promserver import PrometheusServer, require_binary
 
 from .conftest import AUTH, SLEEP_VIEW, poll, serve, source_line, stall_records
 
@@ -63,13 +65,35 @@ def test_openmetrics_scrape_carries_the_stall_id(tmp_path: Path) -> None:
         assert " # {" not in plain
 
 
-def test_prometheus_stores_the_exemplar_and_its_id_opens_the_record(tmp_path: Path) -> None:
-    """A real Prometheus (exemplar storage on) returns the stall id, which anchors the record."""
+def test_prometheus_exemplar_leads_to_the_record_and_its_line(tmp_path: Path) -> None:
+    """Prometheus (exemplar storage on) returns the stall id; the page shows it with its line.
+
+    This is the path of docs/reading-a-stall.md, and makes its screenshot.
+    """
     binary = require_binary("prometheus")
+    browser = chromium_command(tmp_path)
     (tmp_path / "site").mkdir()
-    with serve(tmp_path / "site") as server:
+    # DEBUG on opens the page to the browser (which cannot send the bearer token).
+    with serve(tmp_path / "site", LOOPWATCH_TEST_DEBUG="1") as server:
         record = sleep_and_find_the_record(server)
-        config = f"""
+        series = stored_exemplars(binary, tmp_path / "prometheus", server)
+        ids = {ex["labels"]["stall_id"] for s in series for ex in s["exemplars"]}
+        assert ids == {str(record["id"])}
+        assert series[0]["seriesLabels"]["view"] == SLEEP_VIEW
+        # The id resolves to the record on the page, in the group naming the blocking line.
+        page = server.get("/loopwatch/", headers=AUTH).text
+        section = stall_section(page, record["id"])
+        assert section is not None, f"no stall-{record['id']} anchor on the page"
+        assert f"tests/testproject/views.py:{source_line('SLEEP_LINE')}" in section
+        link = f"{server.url}/loopwatch/#stall-{record['id']}"
+        shot = screenshot(browser, link, tmp_path / "page.png")
+    keep_for_docs(shot, "reading-a-stall-page.png")
+    keep_for_docs(json.dumps(series, indent=2).encode() + b"\n", "reading-a-stall-exemplar.json")
+
+
+def stored_exemplars(binary: str, workdir: Path, server: Server) -> list[dict[str, Any]]:
+    """Scrape `server` with a real Prometheus until its exemplars API returns the stall's."""
+    config = f"""
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -81,33 +105,22 @@ scrape_configs:
     static_configs:
       - targets: ["{server.url.removeprefix("http://")}"]
 """
-        workdir = tmp_path / "prometheus"
-        workdir.mkdir()
-        prometheus = PrometheusServer(
-            binary, workdir, config, extra_args=("--enable-feature=exemplar-storage",)
-        ).start()
-        try:
-            prometheus.wait_for_targets_up()
-            selector = f'{BUCKETS}{{view="{SLEEP_VIEW}"}}'
+    workdir.mkdir()
+    prometheus = PrometheusServer(
+        binary, workdir, config, extra_args=("--enable-feature=exemplar-storage",)
+    ).start()
+    try:
+        prometheus.wait_for_targets_up()
+        selector = f'{BUCKETS}{{view="{SLEEP_VIEW}"}}'
 
-            def stored() -> list[dict[str, Any]] | None:
-                now = time.time()
-                data = prometheus.api(
-                    "query_exemplars", query=selector, start=now - 600, end=now + 60
-                )
-                return data or None
+        def stored() -> list[dict[str, Any]] | None:
+            now = time.time()
+            data = prometheus.api("query_exemplars", query=selector, start=now - 600, end=now + 60)
+            return data or None
 
-            series = poll("exemplars from Prometheus", stored)
-        finally:
-            prometheus.stop()
-        ids = {ex["labels"]["stall_id"] for s in series for ex in s["exemplars"]}
-        assert ids == {str(record["id"])}
-        assert series[0]["seriesLabels"]["view"] == SLEEP_VIEW
-        # The id resolves to the record on the page, in the group naming the blocking line.
-        page = server.get("/loopwatch/", headers=AUTH).text
-        section = stall_section(page, record["id"])
-        assert section is not None, f"no stall-{record['id']} anchor on the page"
-        assert f"tests/testproject/views.py:{source_line('SLEEP_LINE')}" in section
+        return poll("exemplars from Prometheus", stored)
+    finally:
+        prometheus.stop()
 
 
 def test_multiprocess_mode_has_no_exemplars(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser import chromium_command
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 
 
 def require_real(what: str, available: bool) -> None:
@@ -137,17 +137,4 @@ def _importable(name: str) -> bool:
 @pytest.fixture
 def chromium(tmp_path: Path) -> list[str]:
     """The headless Chromium command line (own profile in a temporary directory)."""
-    require_real(f"Chromium ({CHROMIUM})", shutil.which(CHROMIUM) is not None)
-    profile = tmp_path / "chromium-profile"
-    return [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
+    return chromium_command(tmp_path)

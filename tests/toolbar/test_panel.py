@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import ROOT, Site, start_site
+from tests.browser import dump_dom, keep_for_docs, screenshot
+
+from .conftest import Site, start_site
 
 pytestmark = [pytest.mark.real_server]
 
 VIEWS = Path(__file__).with_name("views.py")
-DOCS = ROOT / "docs"
 PANEL = "LoopwatchPanel"
 
 
@@ -88,23 +86,12 @@ def test_each_request_shows_only_its_own_stalls(toolbar_site: Site) -> None:
     assert "loopwatch-stall" not in calm
 
 
-def run_chromium(chromium: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    # The virtual time budget lets the toolbar's script load, fetch the panel and render it.
-    return subprocess.run(
-        [*chromium, "--virtual-time-budget=15000", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    )
-
-
 def test_chromium_renders_the_panel_with_the_blocking_line(
     browser_site: Site, chromium: list[str]
 ) -> None:
     """In a real browser, opening the panel shows the stall's duration and blocking line."""
     url = f"{browser_site.url}/toolbar/blocking/?s=0.15&open={PANEL}"
-    dom = run_chromium(chromium, "--dump-dom", url).stdout
+    dom = dump_dom(chromium, url)
     match = re.search(r'<pre id="panel-text">(.*?)</pre>', dom, re.S)
     assert match, dom[-2000:]
     text = html.unescape(match.group(1))
@@ -116,19 +103,9 @@ def test_chromium_renders_the_panel_with_the_blocking_line(
 def test_chromium_screenshot_of_the_open_panel(
     browser_site: Site, chromium: list[str], tmp_path: Path
 ) -> None:
-    """The open panel screenshots as a real PNG (copied to docs/ with LOOPWATCH_SCREENSHOTS=1)."""
-    shot = tmp_path / "toolbar-panel.png"
+    """The open panel makes a real screenshot (kept in docs/ with LOOPWATCH_SCREENSHOTS=1)."""
     url = f"{browser_site.url}/toolbar/blocking/?s=0.15&open={PANEL}"
-    run_chromium(
-        chromium, "--window-size=1400,900", "--hide-scrollbars", f"--screenshot={shot}", url
-    )
-    data = shot.read_bytes()
-    assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (1400, 900)
-    if os.environ.get("LOOPWATCH_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        shutil.copyfile(shot, DOCS / "toolbar-panel.png")
+    keep_for_docs(screenshot(chromium, url, tmp_path / "shot.png"), "toolbar-panel.png")
 
 
 def test_site_works_without_the_toolbar_installed(tmp_path: Path) -> None:
