@@ -79,7 +79,6 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
-            "request_id": self.request_id,
             "kind": self.kind,
             "view": self.view,
             "method": self.method,

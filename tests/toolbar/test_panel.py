@@ -52,11 +52,12 @@ def test_panel_shows_the_blocking_line_and_the_orm_call(toolbar_site: Site) -> N
     content = panel_html(toolbar_site, "/toolbar/blocking/?s=0.15")
     sleep_line = source_line("TOOLBAR_SLEEP_LINE")
     orm_line = source_line("TOOLBAR_ORM_LINE")
-    stalls = re.findall(r'<tr class="loopwatch-stall".*?</tr>', content, re.S)
-    assert len(stalls) == 1, content
-    assert f"tests/toolbar/views.py:{sleep_line} in get" in stalls[0]
-    assert "time.sleep(" in html.unescape(stalls[0])
-    duration = float(re.search(r"<td>([0-9.]+) ms</td>", stalls[0]).group(1))  # type: ignore[union-attr]
+    # A first request to a fresh process may stall once more while Django loads templates:
+    # that is a real stall too, so only the sleep's own row is pinned down.
+    rows = re.findall(r'<tr class="loopwatch-stall".*?</tr>', content, re.S)
+    (stall,) = [row for row in rows if f"tests/toolbar/views.py:{sleep_line} in get" in row]
+    assert "time.sleep(" in html.unescape(stall)
+    duration = float(re.search(r"<td>([0-9.]+) ms</td>", stall).group(1))  # type: ignore[union-attr]
     assert 150 <= duration < 1000
     orm = re.findall(r'<tr class="loopwatch-orm-call">.*?</tr>', content, re.S)
     assert len(orm) == 1, content
@@ -95,7 +96,7 @@ def test_chromium_renders_the_panel_with_the_blocking_line(
     match = re.search(r'<pre id="panel-text">(.*?)</pre>', dom, re.S)
     assert match, dom[-2000:]
     text = html.unescape(match.group(1))
-    assert "Steps that held the loop (1)" in text, text
+    assert re.search(r"Steps that held the loop \(\d+\)", text), text
     assert f"tests/toolbar/views.py:{source_line('TOOLBAR_SLEEP_LINE')} in get" in text
     assert "raised SynchronousOnlyOperation" in text
 
