@@ -92,9 +92,7 @@ def problems(raw: Any) -> list[tuple[str, str]]:
             known = ", ".join(sorted(SETTINGS))
             found.append((key, f"LOOPWATCH[{key!r}] is not a loopwatch setting (known: {known})"))
         elif not setting.check(value):
-            found.append(
-                (key, f"LOOPWATCH[{key!r}] must be {setting.expected}, got {value!r}")
-            )
+            found.append((key, f"LOOPWATCH[{key!r}] must be {setting.expected}, got {value!r}"))
     return found
 
 
