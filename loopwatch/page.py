@@ -35,6 +35,12 @@ KINDS: dict[str, str] = {
     "unawaited": "never awaited",
     "lost_exception": "lost exception",
 }
+_PLURALS: dict[str, str] = {
+    "stall": "stalls",
+    "sync_orm": "sync ORM calls",
+    "unawaited": "never awaited",
+    "lost_exception": "lost exceptions",
+}
 
 # A hint is prose with `code` in backticks; `hint_parts` splits it for the template.
 _ORM_HINT = (
@@ -237,7 +243,7 @@ class PageGroup:
 
     @property
     def outcomes(self) -> list[tuple[str, int]]:
-        counted = Counter(
+        counted: Counter[str] = Counter(
             row.record.outcome for row in self.rows if isinstance(row.record, SyncOrmRecord)
         )
         return counted.most_common()
@@ -289,9 +295,9 @@ def build_groups(
                 record.kind, record.view, record.blocking_line, 0, 0.0, record
             )
         target.rows.append(make_row(record))
-    for group in page.values():
-        group.count = max(group.count, len(group.rows))
-        group.worst = max([group.worst, *(row.seconds or 0.0 for row in group.rows)])
+    for shown in page.values():
+        shown.count = max(shown.count, len(shown.rows))
+        shown.worst = max([shown.worst, *(row.seconds or 0.0 for row in shown.rows)])
     return list(page.values())
 
 
@@ -305,4 +311,7 @@ def kind_totals(groups: Iterable[Group]) -> list[tuple[str, str, int]]:
     counted: Counter[str] = Counter()
     for group in groups:
         counted[group.kind] += group.count
-    return [(kind, label, counted[kind]) for kind, label in KINDS.items()]
+    return [
+        (kind, label if counted[kind] == 1 else _PLURALS[kind], counted[kind])
+        for kind, label in KINDS.items()
+    ]

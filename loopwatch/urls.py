@@ -1,7 +1,7 @@
 """URLs of loopwatch's page, stalls.json and metrics: include them under any prefix.
 
-    # urls.py
-    urlpatterns = [..., path("loopwatch/", include("loopwatch.urls"))]
+# urls.py
+urlpatterns = [..., path("loopwatch/", include("loopwatch.urls"))]
 """
 
 from django.urls import path
