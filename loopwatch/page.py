@@ -11,11 +11,13 @@ ring. Nothing here renders HTML: the template does that, with autoescaping on.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from loopwatch import stacks
 from loopwatch.buffer import Group
@@ -28,6 +30,9 @@ from loopwatch.records import (
     SyncOrmRecord,
     UnawaitedRecord,
 )
+
+# Distinct stacks shown per group: each can be 60 frames deep, and the page must stay small.
+MAX_CALL_PATHS = 5
 
 KINDS: dict[str, str] = {
     "stall": "stall",
@@ -128,18 +133,30 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds:.2f} s"
 
 
-@dataclass(frozen=True)
-class Frame:
-    line: CodeLine
-    user: bool
-    blocking: bool
-
-
 def _absolute(display: str) -> str:
     return display if display.startswith("<") else os.path.abspath(display)
 
 
-@dataclass(frozen=True)
+def frame_rows(stack: Sequence[CodeLine], blocking: CodeLine | None) -> list[dict[str, str]]:
+    """Outermost first, as in a traceback; the blocking line and library frames marked.
+
+    Plain dicts: the template engine looks keys up before attributes, and a page can hold
+    thousands of frames.
+    """
+    return [
+        {
+            "where": line.where(),
+            "function": line.function,
+            "code": line.code,
+            "css": "blocking"
+            if line == blocking
+            else ("" if stacks.is_user_file(_absolute(line.file)) else "lib"),
+        }
+        for line in stack
+    ]
+
+
+@dataclass
 class Row:
     """One record as the page lists it."""
 
@@ -152,19 +169,20 @@ class Row:
     cause: str
     held_by: HeldBy | None
     delayed: int
+    stack_anchor: str = ""  # the id of the call path this record's stack is shown under
 
     @property
     def anchor(self) -> str:
         return f"stall-{self.record.id}"
 
-    @property
-    def stack(self) -> list[Frame]:
-        """Outermost first, as in a traceback; the user's frames and the blocking line marked."""
-        blocking = self.record.blocking_line
-        return [
-            Frame(line, stacks.is_user_file(_absolute(line.file)), line == blocking)
-            for line in self.record.stack
-        ]
+
+@dataclass(frozen=True)
+class CallPath:
+    """One distinct stack of a group, shown once however many records share it."""
+
+    anchor: str
+    frames: list[dict[str, str]]
+    count: int
 
 
 def _detail(record: Record) -> str:
@@ -205,6 +223,8 @@ class PageGroup:
     worst: float
     latest: Record
     rows: list[Row] = field(default_factory=list)
+    call_paths: list[CallPath] = field(default_factory=list)
+    hidden_paths: int = 0  # distinct stacks beyond MAX_CALL_PATHS, left to stalls.json
 
     @property
     def kind_label(self) -> str:
@@ -214,7 +234,7 @@ class PageGroup:
     def worst_text(self) -> str:
         return format_seconds(self.worst) if self.worst > 0 else ""
 
-    @property
+    @cached_property
     def causes(self) -> list[tuple[str, int]]:
         """(cause, how many) over the retained records, most common first."""
         counted = Counter(row.cause for row in self.rows if row.cause)
@@ -227,11 +247,11 @@ class PageGroup:
         causes = self.causes
         return causes[0][0] if causes else None
 
-    @property
+    @cached_property
     def delayed(self) -> int:
         return sum(row.delayed for row in self.rows)
 
-    @property
+    @cached_property
     def gil_holders(self) -> list[tuple[str, str]]:
         """Distinct (thread, file:line) that held the GIL during these stalls."""
         seen: dict[tuple[str, str], None] = {}
@@ -241,7 +261,7 @@ class PageGroup:
                 seen[(row.held_by.thread, line.where() if line else "an unknown line")] = None
         return list(seen)
 
-    @property
+    @cached_property
     def outcomes(self) -> list[tuple[str, int]]:
         counted: Counter[str] = Counter(
             row.record.outcome for row in self.rows if isinstance(row.record, SyncOrmRecord)
@@ -253,7 +273,7 @@ class PageGroup:
         """The latest SQL, coroutine or exception text of the group."""
         return _detail(self.latest)
 
-    @property
+    @cached_property
     def hint(self) -> list[tuple[str, bool]]:
         code = self.blocking_line.code if self.blocking_line else ""
         return hint_parts(hint_text(self.kind, self.cause, code))
@@ -298,7 +318,23 @@ def build_groups(
     for shown in page.values():
         shown.count = max(shown.count, len(shown.rows))
         shown.worst = max([shown.worst, *(row.seconds or 0.0 for row in shown.rows)])
+        _assign_call_paths(shown)
     return list(page.values())
+
+
+def _assign_call_paths(group: PageGroup) -> None:
+    """Records of one line mostly share one stack: show each distinct stack once, newest first."""
+    by_stack: dict[tuple[CodeLine, ...], list[Row]] = {}
+    for row in group.rows:
+        if row.record.stack:
+            by_stack.setdefault(row.record.stack, []).append(row)
+    for stack, rows in itertools.islice(by_stack.items(), MAX_CALL_PATHS):
+        anchor = f"stack-{rows[0].record.id}"
+        for row in rows:
+            row.stack_anchor = anchor
+        frames = frame_rows(stack, rows[0].record.blocking_line)
+        group.call_paths.append(CallPath(anchor, frames, len(rows)))
+    group.hidden_paths = max(len(by_stack) - MAX_CALL_PATHS, 0)
 
 
 def views_of(groups: Iterable[Group]) -> list[str]:
