@@ -38,6 +38,13 @@ def _internal_ips() -> Any:
     return getattr(settings, "INTERNAL_IPS", ())
 
 
+def scrape_allowed(client: str, authorization: str | None, token: str | None) -> bool:
+    """Loopback, INTERNAL_IPS or the bearer token (DEBUG does not open a separate port)."""
+    if is_loopback(client) or address_listed(client, _internal_ips()):
+        return True
+    return token_matches(authorization, token)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _MetricsHTTPServer
     server_version = "loopwatch"
@@ -55,10 +62,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, body, content_type)
 
     def _allowed(self) -> bool:
-        client = self.client_address[0]
-        if is_loopback(client) or address_listed(client, _internal_ips()):
-            return True
-        return token_matches(self.headers.get("Authorization"), self.server.token)
+        return scrape_allowed(
+            self.client_address[0], self.headers.get("Authorization"), self.server.token
+        )
 
     def _answer(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -104,6 +110,9 @@ class MetricsServer:
         return f"http://{host}:{self.port}/metrics"
 
     def stop(self) -> None:
+        """Close the socket and join the thread; a second call does nothing."""
+        if not self._thread.is_alive():
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
