@@ -127,18 +127,22 @@ def stalls_per_second() -> timeseries.Panel:
         .url(f"{SITE}/loopwatch/?view=${{__field.labels.view:percentencode}}")
         .target_blank(True)
     )
-    return _timeseries(
-        "Stalls per second by view",
-        "How often each view held the event loop for at least the loopwatch THRESHOLD. "
-        "While one view stalls, every other request on that worker waits. "
-        "Red: the view stalls more than once every 10 s. " + HOW_TO_FIND_THE_LINE + " "
-        "Typical fixes: the async ORM (aget, afirst, acount, async for) instead of the "
-        "sync ORM; asyncio.sleep instead of time.sleep; httpx.AsyncClient instead of "
-        "requests/urllib; sync_to_async (or a plain sync view) for file I/O and CPU work.",
-        PER_SECOND,
-        orange=0.01,
-        red=0.1,
-    ).with_target(_query(q.rate_by(q.STALLS, "view"), "{{view}}")).data_links([view_page])
+    return (
+        _timeseries(
+            "Stalls per second by view",
+            "How often each view held the event loop for at least the loopwatch THRESHOLD. "
+            "While one view stalls, every other request on that worker waits. "
+            "Red: the view stalls more than once every 10 s. " + HOW_TO_FIND_THE_LINE + " "
+            "Typical fixes: the async ORM (aget, afirst, acount, async for) instead of the "
+            "sync ORM; asyncio.sleep instead of time.sleep; httpx.AsyncClient instead of "
+            "requests/urllib; sync_to_async (or a plain sync view) for file I/O and CPU work.",
+            PER_SECOND,
+            orange=0.01,
+            red=0.1,
+        )
+        .with_target(_query(q.rate_by(q.STALLS, "view"), "{{view}}"))
+        .data_links([view_page])
+    )
 
 
 def stall_durations() -> heatmap.Panel:

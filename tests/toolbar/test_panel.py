@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import httpx
 import pytest
 
 from tests.browser import dump_dom, keep_for_docs, screenshot
+from tests.servers import ROOT, Server
 
-from .conftest import Site, start_site
+from .conftest import serve
 
 pytestmark = [pytest.mark.real_server]
 
@@ -27,7 +29,7 @@ def source_line(marker: str) -> int:
     raise AssertionError(f"no line tagged {marker} in {VIEWS}")
 
 
-def panel_html(site: Site, path: str) -> str:
+def panel_html(site: Server, path: str) -> str:
     """Load `path`, then fetch the panel the way the toolbar's script does (render_panel)."""
     page = site.get(path)
     assert page.status_code == 200, site.log()
@@ -47,7 +49,7 @@ def milliseconds(content: str, element_id: str) -> float:
     return float(match.group(1))
 
 
-def test_panel_shows_the_blocking_line_and_the_orm_call(toolbar_site: Site) -> None:
+def test_panel_shows_the_blocking_line_and_the_orm_call(toolbar_site: Server) -> None:
     """The panel of an async view that sleeps names the sleep's line, and flags its ORM call."""
     content = panel_html(toolbar_site, "/toolbar/blocking/?s=0.15")
     sleep_line = source_line("TOOLBAR_SLEEP_LINE")
@@ -57,6 +59,10 @@ def test_panel_shows_the_blocking_line_and_the_orm_call(toolbar_site: Site) -> N
     rows = re.findall(r'<tr class="loopwatch-stall".*?</tr>', content, re.S)
     (stall,) = [row for row in rows if f"tests/toolbar/views.py:{sleep_line} in get" in row]
     assert "time.sleep(" in html.unescape(stall)
+    # The row links to the same record on the loopwatch page.
+    link = re.search(r'href="/loopwatch/#stall-(\d+)"[^>]*>stall #(\d+)<', stall)
+    assert link, stall
+    assert link.group(1) == link.group(2)
     duration = float(re.search(r"<td>([0-9.]+) ms</td>", stall).group(1))  # type: ignore[union-attr]
     assert 150 <= duration < 1000
     orm = re.findall(r'<tr class="loopwatch-orm-call">.*?</tr>', content, re.S)
@@ -70,7 +76,7 @@ def test_panel_shows_the_blocking_line_and_the_orm_call(toolbar_site: Site) -> N
     assert wall >= loop
 
 
-def test_panel_of_a_calm_view_lists_no_stall(toolbar_site: Site) -> None:
+def test_panel_of_a_calm_view_lists_no_stall(toolbar_site: Server) -> None:
     """A view that only awaits shows no stall, no ORM call, and a small loop time."""
     content = panel_html(toolbar_site, "/toolbar/calm/")
     assert "loopwatch-stall" not in content
@@ -79,7 +85,7 @@ def test_panel_of_a_calm_view_lists_no_stall(toolbar_site: Site) -> None:
     assert milliseconds(content, "loopwatch-loop-time") < 50
 
 
-def test_each_request_shows_only_its_own_stalls(toolbar_site: Site) -> None:
+def test_each_request_shows_only_its_own_stalls(toolbar_site: Server) -> None:
     """A calm request made after a blocking one does not inherit the blocking one's stall."""
     blocking = panel_html(toolbar_site, "/toolbar/blocking/?s=0.06")
     calm = panel_html(toolbar_site, "/toolbar/calm/")
@@ -88,7 +94,7 @@ def test_each_request_shows_only_its_own_stalls(toolbar_site: Site) -> None:
 
 
 def test_chromium_renders_the_panel_with_the_blocking_line(
-    browser_site: Site, chromium: list[str]
+    browser_site: Server, chromium: list[str]
 ) -> None:
     """In a real browser, opening the panel shows the stall's duration and blocking line."""
     url = f"{browser_site.url}/toolbar/blocking/?s=0.15&open={PANEL}"
@@ -102,7 +108,7 @@ def test_chromium_renders_the_panel_with_the_blocking_line(
 
 
 def test_chromium_screenshot_of_the_open_panel(
-    browser_site: Site, chromium: list[str], tmp_path: Path
+    browser_site: Server, chromium: list[str], tmp_path: Path
 ) -> None:
     """The open panel makes a real screenshot (kept in docs/ with LOOPWATCH_SCREENSHOTS=1)."""
     url = f"{browser_site.url}/toolbar/blocking/?s=0.15&open={PANEL}"
@@ -110,13 +116,15 @@ def test_chromium_screenshot_of_the_open_panel(
 
 
 def test_site_works_without_the_toolbar_installed(tmp_path: Path) -> None:
-    """With debug_toolbar unimportable, the plain test project serves and records as before."""
-    site = start_site(
-        tmp_path,
-        "tests.testproject.settings",
-        python_prelude="import sys; sys.modules['debug_toolbar'] = None",
+    """With debug_toolbar not importable, the plain test project serves and records as before."""
+    # A package that fails to import, first on the path: as if the toolbar were not installed.
+    shadow = tmp_path / "no-toolbar"
+    (shadow / "debug_toolbar").mkdir(parents=True)
+    (shadow / "debug_toolbar" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'debug_toolbar'\", name='debug_toolbar')\n"
     )
-    try:
+    path = os.pathsep.join(filter(None, [str(shadow), str(ROOT), os.environ.get("PYTHONPATH")]))
+    with serve(tmp_path, "tests.testproject.settings", PYTHONPATH=path) as site:
         response = site.get("/sleep/?s=0.08")
         assert response.status_code == 200
         assert response.text.startswith("slept")
@@ -130,5 +138,3 @@ def test_site_works_without_the_toolbar_installed(tmp_path: Path) -> None:
             for r in records
         )
         assert "debug_toolbar" not in site.log()
-    finally:
-        site.stop()
