@@ -8,9 +8,11 @@ repeated), so no counter has to be maintained on the hot path.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from dataclasses import dataclass, field
 
+from loopwatch.context import RequestState
 from loopwatch.records import CodeLine
 
 
@@ -34,6 +36,7 @@ class Sample:
     syscall: int | None  # system call the loop thread was in, if readable (-1: running)
     other_threads: list[ThreadCpu] = field(default_factory=list)
     other_stacks: dict[int, tuple[CodeLine, ...]] = field(default_factory=dict)
+    request: RequestState | None = None  # the request the step belonged to, read mid-step
 
 
 class LoopState:
@@ -48,6 +51,7 @@ class LoopState:
         "native_id",
         "probe",
         "sample",
+        "step_context",
         "step_start",
         "thread_id",
         "thread_name",
@@ -69,6 +73,7 @@ class LoopState:
         # the lag probe and the watchdog have to catch blocking bare callbacks.
         self.times_callbacks = times_callbacks
         self.step_start = 0.0
+        self.step_context: contextvars.Context | None = None
         self.last_activity = 0.0
         self.last_idle_seen = 0.0
         self.busy_since = 0.0  # uvloop: first poll that saw the thread busy outside a step

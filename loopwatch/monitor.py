@@ -202,6 +202,9 @@ class Monitor:
             state.last_stall_end = end
             sample = state.sample if state.sample and state.sample.step_start == start else None
             stack = sample.stack if sample else _end_of_step_stack(step)
+            if sample is not None and sample.request is not None:
+                # Read mid-step: right even when the request ended within this very step.
+                request = sample.request
             self._record_stall(state, sample, stack, start, end, request, source="step")
             self.watchdog.ensure_running()
         except Exception:

@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from loopwatch import causes, stacks
+from loopwatch.context import current_request
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import LoopState, Sample
 
@@ -129,7 +130,9 @@ class Watchdog:
         other_stacks = {
             reading.ident: stacks.capture(frames.get(reading.ident)) for reading in others
         }
-        state.sample = Sample(key, now, stack, loop_cpu, syscall, others, other_stacks)
+        context = state.step_context if key > 0 else None
+        request = context.get(current_request) if context is not None else None
+        state.sample = Sample(key, now, stack, loop_cpu, syscall, others, other_stacks, request)
 
 
 def _needs_sample(state: LoopState, key: float) -> bool:
