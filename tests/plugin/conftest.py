@@ -57,5 +57,8 @@ class Project:
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> Project:
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Project:
+    # pytest-django exported this suite's own settings module; the throwaway suites bring
+    # their own (or none).
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     return Project(pytester)
