@@ -290,18 +290,16 @@ class LoopwatchRun:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         path = self.settings.baseline
         if path is not None:
-            if self.settings.update_baseline:
+            if not path.exists() and not self.settings.update_baseline:
+                raise pytest.UsageError(
+                    f"loopwatch baseline {path} does not exist: create it with "
+                    "--loopwatch-baseline-update"
+                )
+            try:
+                # An update keeps the entries of tests this run does not run.
                 self.baseline = Baseline.load(path) if path.exists() else Baseline()
-            else:
-                if not path.exists():
-                    raise pytest.UsageError(
-                        f"loopwatch baseline {path} does not exist: create it with "
-                        "--loopwatch-baseline-update"
-                    )
-                try:
-                    self.baseline = Baseline.load(path)
-                except BaselineError as exc:
-                    raise pytest.UsageError(f"--loopwatch-baseline: {exc}") from None
+            except BaselineError as exc:
+                raise pytest.UsageError(f"--loopwatch-baseline: {exc}") from None
         self._ensure_installed()
 
     def _ensure_installed(self) -> Monitor:
