@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.servers import Server
 
 from tests.served.conftest import serve
 from tests.served.helpers import (
@@ -22,6 +21,7 @@ from tests.served.helpers import (
     source_line,
     wait_for_records,
 )
+from tests.servers import Server
 
 pytestmark = pytest.mark.real_server
 
@@ -159,9 +159,8 @@ def test_sync_orm_allowed_by_django_is_flagged_with_sql_and_no_values(
 
 def test_two_workers_are_summed_in_one_scrape(tmp_path: Path) -> None:
     """With PROMETHEUS_MULTIPROC_DIR, one scrape shows the stalls of every worker."""
-    from tests.servers import start_uvicorn
-
     from tests.served.conftest import APP, migrated_db
+    from tests.servers import start_uvicorn
 
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
