@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"requests {progress.done}, injected stalls {progress.stalls}, recorded {recorded:.0f}")
     print(f"failed requests {progress.failures}, metric samples exported {series}")
     print(f"RSS after {BASELINE_AT}: {progress.baseline_mb:.1f} MB")
-    print(f"RSS after {progress.done}: {final:.1f} MB  (growth {growth:+.1f} MB, limit {LIMIT_MB:g})")
+    print(f"RSS after {progress.done}: {final:.1f} MB")
+    print(f"growth {growth:+.1f} MB (limit {LIMIT_MB:g} MB)")
     print(f"took {time.monotonic() - started:.0f} s")
     ok = growth <= LIMIT_MB and progress.failures == 0 and (recorded or 0) >= progress.stalls
     print("memory: PASS" if ok else "memory: FAIL")

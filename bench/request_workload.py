@@ -1,15 +1,18 @@
 """One process of the per-request benchmark: N requests to /fast/ through the ASGI app, in-process.
 
-    python bench/request_workload.py MODE LOOP N      # MODE: plain|loopwatch, LOOP: asyncio|uvloop
+    python bench/request_workload.py MODE LOOP N [TIME_SCALE]   # LOOP: asyncio|uvloop
 
 The test project's ASGI application is driven directly (scope, receive and send built here, no
-sockets), one request at a time, each in its own task as a server would run it.
+sockets), one request at a time, each in its own task as a server would run it. MODE is a rung
+of a ladder, each adding one part of loopwatch to the one before:
 
 - plain: Django's ASGI application alone; loopwatch is neither in INSTALLED_APPS nor
-  installed, so nothing of it runs.
-- loopwatch: the same application wrapped in `LoopwatchMiddleware`, started by a lifespan
-  startup as under uvicorn: detection on at the test project's threshold, Django patches
-  applied, the Prometheus exporter attached.
+  installed, so nothing of it runs;
+- app: "loopwatch" in INSTALLED_APPS (what its `ready()` connects), nothing installed;
+- steps: `loopwatch.install()` without the Django integration: step timing, watchdog, lag probe;
+- scoped: the application wrapped in `LoopwatchMiddleware` and started by a lifespan startup
+  as under uvicorn, Django patches applied (requests scoped, views named), exporter detached;
+- loopwatch: everything on, as the test project's asgi.py runs it (the exporter attached).
 
 Run under `valgrind --tool=callgrind`: the difference between N and N=0 runs, divided by N, is
 the cost of one request. Both runs first serve `WARMUP` requests, so one-time work (imports,
@@ -28,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 20
 THRESHOLD = 0.1  # loopwatch's default; every detector in the benchmarks uses the same
-SWITCH_INTERVAL = 10.0
+# How much slower than native the program runs under callgrind (measured here: 50-100x).
+VALGRIND_SLOWDOWN = 100.0
 PATH = "/fast/"
 VIEW = "tests.testproject.views.FastView"
 
@@ -36,8 +40,12 @@ Message = MutableMapping[str, Any]
 App = Callable[..., Awaitable[None]]
 
 
-def build_app(mode: str, **loopwatch_settings: Any) -> App:
-    """The test project's ASGI application, bare (plain) or as its asgi.py wraps it."""
+MODES = ("plain", "app", "steps", "scoped", "loopwatch")
+WRAPPED = ("scoped", "loopwatch")
+
+
+def build_app(mode: str, threshold: float = THRESHOLD, **loopwatch_settings: Any) -> App:
+    """The test project's ASGI application for one rung of the ladder (see above)."""
     sys.path.insert(0, str(ROOT))
     import django
     from django.conf import settings
@@ -45,7 +53,7 @@ def build_app(mode: str, **loopwatch_settings: Any) -> App:
     from tests.testproject import settings as project
 
     values = {name: getattr(project, name) for name in dir(project) if name.isupper()}
-    values["LOOPWATCH"] = {**values["LOOPWATCH"], "THRESHOLD": THRESHOLD, **loopwatch_settings}
+    values["LOOPWATCH"] = {**values["LOOPWATCH"], "THRESHOLD": threshold, **loopwatch_settings}
     if mode == "plain":
         values["INSTALLED_APPS"] = [a for a in values["INSTALLED_APPS"] if a != "loopwatch"]
     settings.configure(**values)
@@ -53,7 +61,11 @@ def build_app(mode: str, **loopwatch_settings: Any) -> App:
     from django.core.handlers.asgi import ASGIHandler
 
     app: App = ASGIHandler()
-    if mode == "loopwatch":
+    if mode == "steps":
+        from loopwatch import integrations
+
+        integrations.unregister("django")
+    if mode in WRAPPED:
         from loopwatch.asgi import LoopwatchMiddleware
 
         app = LoopwatchMiddleware(app)
@@ -127,23 +139,35 @@ class Lifespan:
             await self.task
 
 
-async def serve(app: App, mode: str, n: int) -> None:
+async def serve(app: App, mode: str, n: int, threshold: float) -> None:
+    import loopwatch
+
     loop = asyncio.get_running_loop()
-    server = Lifespan(app) if mode == "loopwatch" else None
+    server = Lifespan(app) if mode in WRAPPED else None
     if server is not None:
         await server.startup()
+    if mode == "steps":
+        loopwatch.install(threshold, log=False)  # inside the loop, as the middleware does
+    if mode == "scoped":
+        from loopwatch.metrics import get_exporter
+
+        monitor = loopwatch.current_monitor()
+        assert monitor is not None
+        monitor.sinks.remove(get_exporter())
     for _ in range(WARMUP + n):
         status = await loop.create_task(request(app))
         if status != 200:
             raise SystemExit(f"{PATH} answered {status}")
-    if server is not None:
+    if mode == "loopwatch":
         check_detection_on(WARMUP + n)
+    if server is not None:
         await server.shutdown()
+    loopwatch.uninstall()
 
 
 def check_detection_on(requests: int) -> None:
-    """Refuse to report a figure for loopwatch unless it really timed every request."""
-    from loopwatch import is_installed
+    """Refuse to report a figure unless loopwatch timed every request and saw no stall."""
+    from loopwatch import is_installed, recent_stalls
     from loopwatch.metrics import get_exporter
 
     counted = get_exporter().registry.get_sample_value(
@@ -151,24 +175,33 @@ def check_detection_on(requests: int) -> None:
     )
     if not is_installed() or counted != requests:
         raise SystemExit(f"loopwatch was not on: installed={is_installed()}, counted={counted}")
+    if recent_stalls():
+        # A slow step takes the slow path (stack, record, metrics): not the cost measured here.
+        raise SystemExit(f"a step crossed the threshold: {recent_stalls()[0]}")
 
 
-def run(mode: str, loop: str, n: int) -> None:
+def run(mode: str, loop: str, n: int, time_scale: float = 1.0) -> None:
+    """`time_scale`: how much slower than native this process runs (valgrind: ~100).
+
+    Every time constant that decides what runs is scaled by it: the threshold (so a step
+    that stays under it natively stays under it here), hence the watchdog's poll and lag-ping
+    rate, and the GIL switch interval (5 ms). Otherwise the slowed program would poll, ping
+    and switch threads ~100x more often per request than a native one, and how often would
+    depend on the machine's load.
+    """
     os.chdir(ROOT)
-    # Under valgrind the program runs ~50x slower than the clock, so the 5 ms GIL switch
-    # interval would force far more thread switches per request than a real run makes, and
-    # how many depends on timing. With a long interval threads hand over the GIL where they
-    # block (the loop in epoll, Django's worker thread on its queue): the same points in
-    # every run, so counts repeat.
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    app = build_app(mode)
+    sys.setswitchinterval(sys.getswitchinterval() * time_scale)
+    if mode not in MODES:
+        raise SystemExit(f"MODE must be one of {', '.join(MODES)}")
+    threshold = THRESHOLD * time_scale
+    app = build_app(mode, threshold=threshold)
     if loop == "uvloop":
         import uvloop
 
-        uvloop.run(serve(app, mode, n))
+        uvloop.run(serve(app, mode, n, threshold))
     else:
-        asyncio.run(serve(app, mode, n))
+        asyncio.run(serve(app, mode, n, threshold))
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    run(sys.argv[1], sys.argv[2], int(sys.argv[3]), *map(float, sys.argv[4:5]))

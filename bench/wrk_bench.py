@@ -175,7 +175,8 @@ def parse_wrk(output: str) -> Result:
     errors = sum(int(n) for n in _NON_2XX.findall(output))
     for match in _SOCKET_ERRORS.findall(output):
         errors += sum(int(n) for n in match)
-    return Result(float(rps.group(1)), percentiles.get("50", 0.0), percentiles.get("99", 0.0), errors)
+    p50, p99 = percentiles.get("50", 0.0), percentiles.get("99", 0.0)
+    return Result(float(rps.group(1)), p50, p99, errors)
 
 
 def run_wrk(url: str, seconds: float, wrk_cpu: int | None) -> Result:
