@@ -21,7 +21,13 @@ def start_detection() -> Any:
     monitor = api.install(config.threshold, buffer_size=config.buffer_size, log=False)
     if config.log and not any(isinstance(s, LogSink) for s in monitor.sinks):
         monitor.sinks.add(LogSink(interval=config.log_interval))
-    monitor.sinks.add(get_exporter())
+    try:
+        monitor.sinks.add(get_exporter())
+    except Exception:
+        # E.g. PROMETHEUS_MULTIPROC_DIR missing: the metrics cannot be created, but detection
+        # (records, page, stalls.json, log) works without them.
+        logger.exception("loopwatch: the Prometheus metrics could not be set up; detection runs")
+        return None
     if config.metrics_port is None:
         return None
     from loopwatch.metrics_server import start_metrics_server
