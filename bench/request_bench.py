@@ -90,6 +90,17 @@ def breakdown(costs: dict[tuple[str, str], float], loops: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def watchdog_line(loop: str, seconds: float = 2.0) -> str:
+    """The watchdog thread's CPU while serving natively: left out of the counts above."""
+    command = [sys.executable, str(WORKLOAD), "watchdog", loop, str(seconds)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    per_second, rate = (float(x) for x in done.stdout.split())
+    return (
+        f"{loop:8} watchdog thread: {per_second:,.0f} us CPU per second "
+        f"({per_second / 1e4:.2f}% of a core) while serving {rate:,.0f} requests/s in-process"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     import argparse
 
@@ -111,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     modes = MODES if args.breakdown else ("plain", "loopwatch")
     costs = per_request(args.requests, modes, loops)
     print(table(costs, loops))
+    for loop in loops:
+        print(watchdog_line(loop))
     if args.breakdown:
         print()
         print(breakdown(costs, loops))
