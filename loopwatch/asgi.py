@@ -44,8 +44,7 @@ class LoopwatchMiddleware:
         if scope["type"] != "http" or current_request.get() is not None:
             await self.app(scope, receive, send)
             return
-        async with requests.serving(api.current_monitor(), dict(scope)):
-            await self.app(scope, receive, send)
+        await requests.serve(api.current_monitor(), scope, self.app(scope, receive, send))
 
     def _start(self) -> None:
         self._started = True

@@ -15,7 +15,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 NO_REQUEST = "<none>"
 UNRESOLVED = "<unresolved>"
@@ -82,14 +82,24 @@ class InFlight:
 in_flight = InFlight()
 
 
+def enter_request(state: RequestState) -> Token[RequestState | None]:
+    """Make `state` the current request and count it in flight; undo with `exit_request`."""
+    token = current_request.set(state)
+    in_flight.add(state)
+    return token
+
+
+def exit_request(state: RequestState, token: Token[RequestState | None]) -> None:
+    state.finished = True
+    in_flight.discard(state)
+    current_request.reset(token)
+
+
 @contextmanager
 def request_scope(state: RequestState) -> Iterator[RequestState]:
     """Make `state` the current request; undone with its token, so scopes nest."""
-    token = current_request.set(state)
-    in_flight.add(state)
+    token = enter_request(state)
     try:
         yield state
     finally:
-        state.finished = True
-        in_flight.discard(state)
-        current_request.reset(token)
+        exit_request(state, token)

@@ -64,8 +64,7 @@ def _request_scoped(monitor: Monitor, original: AsgiCall) -> AsgiCall:
         if scope.get("type") != "http" or current_request.get() is not None:
             await original(handler, scope, receive, send)
             return
-        async with requests.serving(monitor, scope):
-            await original(handler, scope, receive, send)
+        await requests.serve(monitor, scope, original(handler, scope, receive, send))
 
     return __call__
 
@@ -77,8 +76,7 @@ def _response_scoped(
         if current_request.get() is not None:
             return await original(handler, request)
         scope = {"method": request.method, "path": request.path}
-        async with requests.serving(monitor, scope):
-            return await original(handler, request)
+        return await requests.serve(monitor, scope, original(handler, request))
 
     return get_response_async
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -114,6 +115,8 @@ class PrometheusExporter(Sink):
             ["view"],
             registry=r,
         )
+        # Bounded like the `view` label itself: by the number of views.
+        self._request_children: dict[str, tuple[Any, Any]] = {}
 
     def on_record(self, record: Record) -> None:
         view = record.view
@@ -135,8 +138,14 @@ class PrometheusExporter(Sink):
         self.loop_lag.observe(seconds)
 
     def on_request_end(self, state: RequestState) -> None:
-        self.request_loop.labels(state.view).observe(state.loop_time)
-        self.request_wait.labels(state.view).observe(state.wait_time)
+        # Every request comes here: look its view's two histograms up once per view, not per
+        # request (`labels()` takes a lock and builds the label key each time).
+        children = self._request_children.get(state.view)
+        if children is None:
+            children = (self.request_loop.labels(state.view), self.request_wait.labels(state.view))
+            self._request_children[state.view] = children
+        children[0].observe(state.loop_time)
+        children[1].observe(state.wait_time)
 
     def on_hop(self, view: str, wait: float | None) -> None:
         self.thread_hops.labels(view).inc()

@@ -10,6 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+# Imported here, not per call: the receiver runs on every request (this module is only
+# imported by the app's ready(), when Django is loaded anyway).
+from django.core.handlers.wsgi import WSGIHandler
+
 logger = logging.getLogger("loopwatch")
 
 _warned = False
@@ -19,8 +23,6 @@ def warn_if_wsgi(sender: Any, **kwargs: Any) -> None:
     global _warned
     if _warned:
         return
-    from django.core.handlers.wsgi import WSGIHandler
-
     if isinstance(sender, type) and issubclass(sender, WSGIHandler):
         _warned = True
         logger.warning(
