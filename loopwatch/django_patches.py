@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import markcoroutinefunction
+
 from loopwatch import orm, requests
 from loopwatch.context import current_request
 from loopwatch.patches import ExecuteWrappers, Patch, Reversible
@@ -59,26 +61,33 @@ def django_patches(monitor: Monitor) -> Iterable[Reversible]:
     return patches
 
 
-def _request_scoped(monitor: Monitor, original: AsgiCall) -> AsgiCall:
-    async def __call__(handler: Any, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or current_request.get() is not None:
-            await original(handler, scope, receive, send)
-            return
-        await requests.serve(monitor, scope, original(handler, scope, receive, send))
+# Both wrappers below are plain functions returning an awaitable: when the request is already
+# scoped (by `LoopwatchMiddleware`, or the ASGI patch for the response patch) they hand back
+# Django's own coroutine, so a served request pays no extra coroutine layer for them. Marked
+# as coroutine functions for servers that check (uvicorn picks the ASGI version that way).
 
-    return __call__
+
+def _request_scoped(monitor: Monitor, original: AsgiCall) -> AsgiCall:
+    def __call__(handler: Any, scope: Any, receive: Any, send: Any) -> Awaitable[None]:
+        call = original(handler, scope, receive, send)
+        if scope.get("type") != "http" or current_request.get() is not None:
+            return call
+        return requests.serve(monitor, scope, call)
+
+    return markcoroutinefunction(__call__)
 
 
 def _response_scoped(
     monitor: Monitor, original: Callable[[Any, Any], Awaitable[Any]]
 ) -> Callable[[Any, Any], Awaitable[Any]]:
-    async def get_response_async(handler: Any, request: Any) -> Any:
+    def get_response_async(handler: Any, request: Any) -> Awaitable[Any]:
+        call = original(handler, request)
         if current_request.get() is not None:
-            return await original(handler, request)
+            return call
         scope = {"method": request.method, "path": request.path}
-        return await requests.serve(monitor, scope, original(handler, request))
+        return requests.serve(monitor, scope, call)
 
-    return get_response_async
+    return markcoroutinefunction(get_response_async)
 
 
 def _naming_the_view(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
