@@ -44,7 +44,7 @@ class LoopwatchMiddleware:
         if scope["type"] != "http" or current_request.get() is not None:
             await self.app(scope, receive, send)
             return
-        await requests.serve(api.current_monitor(), scope, self.app(scope, receive, send))
+        await requests.serve(api.current_monitor(), scope, self.app, scope, receive, send)
 
     def _start(self) -> None:
         self._started = True

@@ -69,10 +69,9 @@ def django_patches(monitor: Monitor) -> Iterable[Reversible]:
 
 def _request_scoped(monitor: Monitor, original: AsgiCall) -> AsgiCall:
     def __call__(handler: Any, scope: Any, receive: Any, send: Any) -> Awaitable[None]:
-        call = original(handler, scope, receive, send)
         if scope.get("type") != "http" or current_request.get() is not None:
-            return call
-        return requests.serve(monitor, scope, call)
+            return original(handler, scope, receive, send)
+        return requests.serve(monitor, scope, original, handler, scope, receive, send)
 
     return markcoroutinefunction(__call__)
 
@@ -81,11 +80,10 @@ def _response_scoped(
     monitor: Monitor, original: Callable[[Any, Any], Awaitable[Any]]
 ) -> Callable[[Any, Any], Awaitable[Any]]:
     def get_response_async(handler: Any, request: Any) -> Awaitable[Any]:
-        call = original(handler, request)
         if current_request.get() is not None:
-            return call
+            return original(handler, request)
         scope = {"method": request.method, "path": request.path}
-        return requests.serve(monitor, scope, call)
+        return requests.serve(monitor, scope, original, handler, request)
 
     return markcoroutinefunction(get_response_async)
 

@@ -1,6 +1,6 @@
 """The lifetime of one request as loopwatch accounts for it.
 
-    >>> await serve(monitor, scope, app(scope, receive, send))
+    >>> await serve(monitor, scope, app, scope, receive, send)
 
 Used by `LoopwatchMiddleware` and, when no middleware is there (Django's `AsyncClient`), by
 the `ASGIHandler.__call__` patch: either way exactly one `RequestState` per request, finished
@@ -12,7 +12,7 @@ of the site, and an async generator's enter and exit cost several times as much.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loopwatch.context import RequestState, enter_request, exit_request
@@ -27,12 +27,21 @@ def state_for(scope: Mapping[str, Any]) -> RequestState:
     return RequestState(method=scope.get("method"), path=scope.get("path"))
 
 
-async def serve(monitor: Monitor | None, scope: Mapping[str, Any], call: Awaitable[T]) -> T:
-    """Await `call` (the app serving one request) as the request described by `scope`."""
+async def serve(
+    monitor: Monitor | None,
+    scope: Mapping[str, Any],
+    app: Callable[..., Awaitable[T]],
+    *args: Any,
+) -> T:
+    """Await `app(*args)` (serving one request) as the request described by `scope`.
+
+    `app` is called only once the request is current, so that whatever it calls on the way
+    (Django's own handler, patched) sees the request as already scoped.
+    """
     state = state_for(scope)
     token = enter_request(state)
     try:
-        return await call
+        return await app(*args)
     finally:
         exit_request(state, token)
         if monitor is not None:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import threading
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.core.handlers.base import BaseHandler
 
 import loopwatch
 from loopwatch.asgi import LoopwatchMiddleware
+from loopwatch.metrics import get_exporter
 from tests.served.helpers import VIEWS
 
 # Everything loopwatch patches, as the objects they are before it starts.
@@ -37,6 +39,16 @@ def snapshot() -> dict[str, Any]:
         "gc_callbacks": list(gc.callbacks),
         "task_factory": asyncio.get_running_loop().get_task_factory(),
     }
+
+
+def requests_accounted() -> Counter[str]:
+    """Requests finished so far, by view, as the exporter counted them."""
+    counts: Counter[str] = Counter()
+    for family in get_exporter().registry.collect():
+        for sample in family.samples:
+            if sample.name == "loopwatch_request_loop_seconds_count":
+                counts[sample.labels["view"]] = int(sample.value)
+    return counts
 
 
 def loopwatch_threads() -> list[str]:
@@ -104,8 +116,11 @@ def test_lifespan_shutdown_and_restart_leave_nothing_behind(
             assert await server.startup() == "lifespan.startup.complete"
             assert loopwatch.is_installed()
             assert loopwatch_threads() == ["loopwatch-watchdog"]
+            served = requests_accounted()
             assert await get(app, "/sleep/?s=0.1") == 200
             assert [r.view for r in loopwatch.recent_stalls()][:1] == [f"{VIEWS}.SleepView"]
+            # Accounted exactly once, to its view (not a second time as unresolved).
+            assert requests_accounted() - served == Counter({f"{VIEWS}.SleepView": 1})
             assert await server.shutdown() == "lifespan.shutdown.complete"
             assert not loopwatch.is_installed()
             assert snapshot() == before
