@@ -1,6 +1,6 @@
 """One view per "Common Mistake" of the guide, plus the guide's own wrong examples.
 
-In each view the mistake is one line, marked with a comment: that is the line loopwatch names.
+In each view the mistake is the one line under a ``# Mistake:`` comment: the line loopwatch names.
 """
 
 import asyncio
