@@ -63,9 +63,14 @@ def format_duration(seconds: float | None) -> str:
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 
+# Where a record without a blocking line "was": no frame of the project's own code was running
+# (only Django, asgiref, the standard library, or the garbage collector).
+NO_LINE = "(no line of the project's code on the stack)"
+
+
 def _location(blocking_line: Mapping[str, Any] | None) -> tuple[str, str, str]:
     if not blocking_line:
-        return "<unknown line>", "", ""
+        return NO_LINE, "", ""
     where = f"{blocking_line.get('file', '?')}:{blocking_line.get('line', '?')}"
     return where, str(blocking_line.get("function") or ""), str(blocking_line.get("code") or "")
 
@@ -103,7 +108,13 @@ def group_records(records: Iterable[Mapping[str, Any]]) -> list[LineGroup]:
     kind_order = {kind: i for i, kind in enumerate(SECTIONS)}
     return sorted(
         groups.values(),
-        key=lambda g: (kind_order.get(g.kind, len(kind_order)), -g.count, g.view, g.location),
+        key=lambda g: (
+            kind_order.get(g.kind, len(kind_order)),
+            g.location == NO_LINE,  # the lines a user can change come first
+            -g.count,
+            g.view,
+            g.location,
+        ),
     )
 
 
@@ -147,7 +158,8 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
     for group, row_text in zip(groups, table[1:], strict=True):
         lines.append(row_text)
         function = f" in {group.function}" if group.function else ""
-        lines.append(f"{indent}at {group.location}{function}")
+        at = "" if group.location == NO_LINE else "at "
+        lines.append(f"{indent}{at}{group.location}{function}")
         if group.code:
             lines.append(f"{indent}   {group.code}")
         if group.sql:

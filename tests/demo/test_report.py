@@ -72,6 +72,16 @@ def test_records_grouped_by_view_and_line() -> None:
     assert groups[0].location == "demo_site/shop/views/mistakes.py:33"
 
 
+def test_records_without_a_line_come_last_and_say_so() -> None:
+    """A stall with no frame of the project's code is listed after those with a line."""
+    lineless = {"kind": "stall", "view": GOOD, "duration": 0.09, "cause": "gc",
+                "blocking_line": None, "stack": []}  # fmt: skip
+    document = {"threshold": 0.05, "stalls": [lineless, lineless, *DOCUMENT["stalls"]]}
+    stalls = [g for g in group_records(document["stalls"]) if g.kind == "stall"]
+    assert [(g.view, g.count) for g in stalls] == [(SLEEP, 3), (GOOD, 2)]
+    assert "(no line of the project's code on the stack)" in format_report(document)
+
+
 def test_report_names_view_line_and_code_of_each_kind() -> None:
     """The report shows, for every kind, the view, its file:line and the line's code."""
     report = format_report(DOCUMENT)
