@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopwatch.hints import hint_text
+
 # Sections in the order the report prints them, with their titles.
 SECTIONS = {
     "stall": "Stalls: steps that held the event loop for at least {threshold}",
@@ -50,6 +52,7 @@ class LineGroup:
     count: int = 0
     worst: float | None = None
     causes: Counter[str] = field(default_factory=Counter)
+    delayed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     sql: str = ""
     detail: str = ""
@@ -99,6 +102,9 @@ def group_records(records: Iterable[Mapping[str, Any]]) -> list[LineGroup]:
             group.worst = max(group.worst or 0.0, float(duration))
         if record.get("cause"):
             group.causes[str(record["cause"])] += 1
+        delayed = record.get("delayed_requests")
+        if isinstance(delayed, int):
+            group.delayed += delayed
         if record.get("outcome"):
             group.outcomes[str(record["outcome"])] += 1
         if record.get("sql") and not group.sql:
@@ -141,9 +147,15 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
     title = SECTIONS.get(kind, kind).format(threshold=format_duration(threshold))
     lines = [title, "-" * len(title)]
     if kind == "stall":
-        headers = ["count", "worst", "cause", "view"]
+        headers = ["count", "worst", "cause", "delayed", "view"]
         rows = [
-            [str(g.count), format_duration(g.worst), _summary_cell(g.causes), g.view]
+            [
+                str(g.count),
+                format_duration(g.worst),
+                _summary_cell(g.causes),
+                str(g.delayed),
+                g.view,
+            ]
             for g in groups
         ]
     elif kind == "sync_orm":
@@ -152,7 +164,7 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
     else:
         headers = ["count", "view"]
         rows = [[str(g.count), g.view] for g in groups]
-    table = format_table(headers, rows, right={0})
+    table = format_table(headers, rows, right={0, 3} if kind == "stall" else {0})
     indent = " " * (len(table[0]) - len(headers[-1]))
     lines.append(table[0])
     for group, row_text in zip(groups, table[1:], strict=True):
@@ -166,7 +178,14 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
             lines.append(f"{indent}   sql: {group.sql}")
         if group.detail:
             lines.append(f"{indent}   {group.detail}")
+        lines.append(f"{indent}-> {advice(group)}")
     return lines
+
+
+def advice(group: LineGroup) -> str:
+    """The same advice loopwatch's page gives for this kind, code and cause, as plain text."""
+    cause = group.causes.most_common(1)[0][0] if group.causes else None
+    return hint_text(group.kind, cause, group.code).replace("`", "")
 
 
 def format_views_table(
