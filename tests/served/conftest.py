@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.servers import ROOT, Server, server_env, start_uvicorn
 
 APP = "tests.testproject.asgi:application"

@@ -6,9 +6,8 @@ import re
 import time
 from typing import Any
 
+from tests.served.conftest import AUTH
 from tests.servers import Server
-
-from tests.django.conftest import AUTH
 
 VIEWS = "tests.testproject.views"
 
