@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from dashboard_model import DASHBOARDS
-from promserver import PrometheusServer, require_binary
+from promserver import PrometheusServer
+
+from tests.servers import require_binary
 
 # The generator lives next to what it generates, outside the loopwatch package.
 if str(DASHBOARDS) not in sys.path:
