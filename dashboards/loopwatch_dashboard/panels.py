@@ -191,9 +191,12 @@ def worst_views() -> table.Panel:
         .datasource(DATASOURCE)
         .unit(COUNT)
         .thresholds(_thresholds(0.05, 0.1))
-        .with_target(_instant(f"sum by (view) ({q.increase(q.STALLS, window=whole)})", "A"))
-        .with_target(_instant(q.quantile(0.95, q.STALL_DURATION, "view", window=whole), "B"))
-        .with_target(_instant(q.quantile(1, q.STALL_DURATION, "view", window=whole), "C"))
+        # "> 0" keeps only views that stalled within the range (NaN quantiles drop out too).
+        .with_target(_instant(f"sum by (view) ({q.increase(q.STALLS, window=whole)}) > 0", "A"))
+        .with_target(
+            _instant(f"{q.quantile(0.95, q.STALL_DURATION, 'view', window=whole)} > 0", "B")
+        )
+        .with_target(_instant(f"{q.quantile(1, q.STALL_DURATION, 'view', window=whole)} > 0", "C"))
         .with_transformation(DataTransformerConfig(id_val="merge", options={}))
         .with_transformation(
             DataTransformerConfig(

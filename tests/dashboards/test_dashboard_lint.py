@@ -299,9 +299,9 @@ def test_worst_views_table_covers_the_whole_range(dashboard: dict[str, Any]) -> 
         assert target["instant"] is True
         assert target["format"] == "table"
         assert "[$__range]" in target["expr"]
-        expr = parse(target["expr"])
-        if isinstance(expr, pp.Call) and expr.func.name == "histogram_quantile":
-            quantiles.append(expr.args[0].val)
+        for node, _parents in walk(parse(target["expr"])):
+            if isinstance(node, pp.Call) and node.func.name == "histogram_quantile":
+                quantiles.append(node.args[0].val)
     assert sorted(quantiles) == [0.95, 1.0]
     renamed = next(t for t in panel["transformations"] if t["id"] == "organize")
     assert set(renamed["options"]["renameByName"].values()) >= {"View", "Stalls"}
