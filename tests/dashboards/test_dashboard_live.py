@@ -8,6 +8,7 @@ panel's queries are run as Grafana would run them with every picker on "All".
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import subprocess
@@ -21,8 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dashboard_model import DASHBOARDS
-from panel_check import check_dashboard, check_variables
+from dashboard_model import DASHBOARDS, panels
+from panel_check import check_panel, check_variables
 from promserver import PrometheusServer
 
 from tests.servers import free_port, server_env
@@ -128,12 +129,38 @@ def loaded_prometheus(
         demo.stop()
 
 
-def test_every_panel_query_returns_data(
-    dashboard: dict[str, Any], loaded_prometheus: LoadedPrometheus
+# Panels whose metrics loopwatch does not produce yet: DESIGN.md names the metrics and
+# loopwatch.metrics defines them, but nothing on main feeds them (no sync_to_async hop
+# tracking calls Sinks.hop, no detector emits "unawaited" or "lost_exception" records).
+# strict: the day the data appears these cases fail, and the mark must go.
+NOT_PRODUCED_YET = {
+    "Thread hops per request by view": "loopwatch_thread_hops_total",
+    "sync_to_async queue wait p95 by view": "loopwatch_sync_to_async_wait_seconds",
+    "Forgotten awaits and lost task exceptions by view": (
+        "loopwatch_unawaited_coroutines_total and loopwatch_lost_exceptions_total"
+    ),
+}
+
+
+def panel_cases() -> list[Any]:
+    model = json.loads((DASHBOARDS / "loopwatch.json").read_text(encoding="utf-8"))
+    cases = []
+    for panel in panels(model):
+        marks = []
+        if panel["title"] in NOT_PRODUCED_YET:
+            reason = f"loopwatch does not produce {NOT_PRODUCED_YET[panel['title']]} yet"
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        cases.append(pytest.param(panel, id=panel["title"], marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("panel", panel_cases())
+def test_panel_queries_return_data(
+    panel: dict[str, Any], loaded_prometheus: LoadedPrometheus
 ) -> None:
-    """Each panel's queries, run as Grafana runs them, are valid and return data to draw."""
-    problems = check_dashboard(
-        dashboard,
+    """The panel's queries, run as Grafana runs them, are valid and return data to draw."""
+    problems = check_panel(
+        panel,
         loaded_prometheus.server,
         start=loaded_prometheus.load_started,
         end=loaded_prometheus.load_ended + SCRAPE_INTERVAL,
