@@ -280,7 +280,6 @@ class LoopwatchRun:
         self.watches: dict[str, TestWatch] = {}
         self.grown: dict[str, list[Growth]] = {}
         self.unknown_to_baseline: list[str] = []
-        self._fixture_labels: list[str] = []
         self._teardown_mark = 0
         self._marker_error = ""
         self._written: list[str] = []
@@ -300,7 +299,6 @@ class LoopwatchRun:
                 self.baseline = Baseline.load(path) if path.exists() else Baseline()
             except BaselineError as exc:
                 raise pytest.UsageError(f"--loopwatch-baseline: {exc}") from None
-        self._ensure_installed()
 
     def _ensure_installed(self) -> Monitor:
         """Install (again, if a test uninstalled loopwatch itself) and listen."""
@@ -338,6 +336,10 @@ class LoopwatchRun:
             monitor.set_threshold(self._previous_threshold)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Installed only now, when every conftest has been imported: a framework set up there
+        # (Django's AppConfig.ready) has registered its integration, which install() applies.
+        if session.config.option.collectonly:
+            return
         # Detection runs at the smallest threshold any test asks for, fixed for the run: the
         # watchdog's pace follows the threshold, and a pace changed per test would only take
         # effect after the sleep in progress. Each test then keeps the stalls that reach its
@@ -348,7 +350,7 @@ class LoopwatchRun:
                 thresholds.append(_marker_threshold(item, self.settings.threshold))
         floor = min([t for t in thresholds if t is not None], default=self.settings.threshold)
         self.floor = min(floor, self.settings.threshold)
-        self._ensure_installed().set_threshold(self.floor)
+        self._ensure_installed()
 
     # -- one test --------------------------------------------------------------------------
 
