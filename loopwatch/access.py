@@ -77,7 +77,7 @@ def has_access(request: HttpRequest) -> bool:
     config = get_config()
     if settings.DEBUG and config.open_in_debug:
         return True
-    if address_listed(request.META.get("REMOTE_ADDR"), getattr(settings, "INTERNAL_IPS", ())):
+    if address_listed(request.META.get("REMOTE_ADDR"), settings.INTERNAL_IPS):
         return True
     return token_matches(request.headers.get("Authorization"), config.token)
 

@@ -4,6 +4,7 @@
     >>> buffer.append(record)
     >>> buffer.recent()        # newest first
     >>> buffer.groups()        # one row per (kind, view, blocking line): count, worst
+    >>> buffer.for_request(7)  # what one request (RequestState.id 7) caused
 
 Both are bounded: the ring by `maxlen`, the groups by `max_groups` (least recently seen group
 evicted), so a flood of stalls or of distinct lines cannot grow memory.
@@ -27,6 +28,7 @@ class Group:
     worst: float
     total: float
     latest: Record
+    delayed: int = 0  # other requests these stalls delayed, all-time like `count`
 
     @property
     def kind(self) -> str:
@@ -35,6 +37,10 @@ class Group:
     @property
     def view(self) -> str:
         return self.key[1]
+
+
+def _delayed(record: Record) -> int:
+    return int(getattr(record, "delayed_requests", 0) or 0)
 
 
 def _duration(record: Record) -> float:
@@ -62,19 +68,25 @@ class RecordBuffer:
             self._records.append(record)
             group = self._groups.get(key)
             if group is None:
-                self._groups[key] = Group(key, 1, duration, duration, record)
+                self._groups[key] = Group(key, 1, duration, duration, record, _delayed(record))
                 if len(self._groups) > self._max_groups:
                     self._groups.popitem(last=False)
             else:
                 group.count += 1
                 group.total += duration
                 group.worst = max(group.worst, duration)
+                group.delayed += _delayed(record)
                 group.latest = record
                 self._groups.move_to_end(key)
 
     def recent(self) -> list[Record]:
         with self._lock:
             return list(reversed(self._records))
+
+    def for_request(self, request_id: int) -> list[Record]:
+        """The retained records of one request, oldest first (a scan: for pages, not hot paths)."""
+        with self._lock:
+            return [record for record in self._records if record.request_id == request_id]
 
     def groups(self) -> list[Group]:
         """Worst first."""

@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from loopwatch.access import address_listed, is_loopback, token_matches
 from loopwatch.conf import Config
 from loopwatch.metrics import exposition, get_exporter, multiprocess_dir
@@ -32,15 +34,9 @@ from loopwatch.metrics import exposition, get_exporter, multiprocess_dir
 logger = logging.getLogger("loopwatch")
 
 
-def _internal_ips() -> Any:
-    from django.conf import settings
-
-    return getattr(settings, "INTERNAL_IPS", ())
-
-
 def scrape_allowed(client: str, authorization: str | None, token: str | None) -> bool:
     """Loopback, INTERNAL_IPS or the bearer token (DEBUG does not open a separate port)."""
-    if is_loopback(client) or address_listed(client, _internal_ips()):
+    if is_loopback(client) or address_listed(client, settings.INTERNAL_IPS):
         return True
     return token_matches(authorization, token)
 

@@ -268,6 +268,7 @@ class Monitor:
             view=request.view if request is not None else NO_REQUEST,
             method=request.method if request is not None else None,
             path=request.path if request is not None else None,
+            request_id=request.id if request is not None else None,
             blocking_line=blocking,
             stack=stack,
             duration=duration,

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
 from django.utils.cache import add_never_cache_headers
@@ -59,7 +58,7 @@ def stalls_document(view: str | None = None, kind: str | None = None) -> dict[st
 
 
 def encode_stalls(view: str | None, kind: str | None) -> bytes:
-    return json.dumps(stalls_document(view, kind), cls=DjangoJSONEncoder).encode()
+    return json.dumps(stalls_document(view, kind)).encode()
 
 
 def render_page(view: str | None, kind: str | None, nonce: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from loopwatch.buffer import RecordBuffer
-from loopwatch.page import MAX_CALL_PATHS, build_groups, format_seconds, hint_text
+from loopwatch.hints import hint_text
+from loopwatch.page import MAX_CALL_PATHS, build_groups, format_seconds
 from loopwatch.records import CodeLine
 
 from .factories import SLEEP_LINE, stall
