@@ -17,6 +17,7 @@ untimed callback is running; if that lasts a poll interval it is sampled, and th
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -117,6 +118,18 @@ class Watchdog:
             self._sample(state, -state.busy_since, now)
 
     def _sample(self, state: LoopState, key: float, now: float) -> None:
+        # A garbage collection triggered by the allocations below would run in this thread,
+        # holding the GIL for tens of ms on a big heap: long enough for the step to end before
+        # the sample is stored, and the record would lose its line. Collections wait.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._take_sample(state, key, now)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _take_sample(self, state: LoopState, key: float, now: float) -> None:
         loop_cpu = causes.thread_cpu(state.thread_id)
         syscall = causes.current_syscall(state.native_id)
         others = causes.other_threads_cpu(state.thread_id)
