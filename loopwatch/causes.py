@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from loopwatch.loopstate import Sample, ThreadCpu
+from loopwatch.loopstate import CpuSnapshot, Sample, ThreadCpu
 from loopwatch.records import Cause
 
 # Thresholds on the share of the stall window. A loop thread that burned most of the window
@@ -27,9 +27,14 @@ CPU_SHARE = 0.6
 IDLE_SHARE = 0.3
 OTHER_THREAD_SHARE = 0.5
 GC_SHARE = 0.5
+# When the watchdog was itself kept off the GIL, a smaller share suffices to name the holder:
+# on a busy machine the holder is also descheduled now and then, which stretches the window.
+HOLDER_SHARE = 0.3
 MAX_THREADS = 32
+MIN_WINDOW = 0.002  # shorter CPU-clock windows are too coarse to tell anything
 
 _FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
+FUTEX = _FUTEX  # where a thread waiting for the GIL sits
 # epoll_wait / epoll_pwait / epoll_pwait2: where an idle loop thread sits.
 _EPOLL = {"x86_64": {232, 281, 441}, "aarch64": {22, 441}}.get(platform.machine(), set())
 
@@ -53,9 +58,14 @@ def current_syscall(native_id: int) -> int | None:
     """System call number the thread is blocked in, -1 if running, None if unreadable."""
     try:
         with open(f"/proc/self/task/{native_id}/syscall", "rb") as f:
-            first = f.read(32).split(maxsplit=1)
+            return parse_syscall(f.read(32))
     except OSError:
         return None
+
+
+def parse_syscall(text: bytes) -> int | None:
+    """The system call number from `/proc/.../syscall` content (-1: running)."""
+    first = text.split(maxsplit=1)
     if not first:
         return None
     if first[0] == b"running":
@@ -78,6 +88,64 @@ def other_threads_cpu(loop_ident: int) -> list[ThreadCpu]:
         if cpu is not None:
             readings.append(ThreadCpu(ident, thread.name, cpu))
     return readings
+
+
+def snapshot_threads(wall: float, must_include: tuple[int, ...] = ()) -> CpuSnapshot:
+    """Every other Python thread's CPU clock (bounded), without releasing the GIL.
+
+    `must_include` (the loop threads) are read even past the bound.
+    """
+    me = threading.get_ident()
+    threads: dict[int, ThreadCpu] = {}
+    for thread in threading.enumerate()[:MAX_THREADS]:
+        ident = thread.ident
+        if ident is None or ident == me:
+            continue
+        cpu = thread_cpu(ident)
+        if cpu is not None:
+            threads[ident] = ThreadCpu(ident, thread.name, cpu)
+    for ident in must_include:
+        if ident not in threads:
+            cpu = thread_cpu(ident)
+            if cpu is not None:
+                threads[ident] = ThreadCpu(ident, str(ident), cpu)
+    return CpuSnapshot(wall, threads)
+
+
+def gil_holder(before: CpuSnapshot, after: CpuSnapshot, loop_ident: int) -> ThreadCpu | None:
+    """The thread that ran while the loop thread did not, between two snapshots, if any.
+
+    Used when the watchdog thread was itself kept off the GIL: over that window, a loop thread
+    that burned (almost) no CPU while one other thread burned most of it was waiting for the
+    GIL that thread held (one long C call, for instance, never lets the GIL go).
+    """
+    window = after.wall - before.wall
+    if window <= 0:
+        return None
+    loop_before = before.threads.get(loop_ident)
+    loop_after = after.threads.get(loop_ident)
+    if loop_before is None or loop_after is None:
+        return None
+    loop_share = (loop_after.cpu - loop_before.cpu) / window
+    if loop_share >= IDLE_SHARE:
+        return None
+    best: ThreadCpu | None = None
+    best_share = max(HOLDER_SHARE, 3 * loop_share)
+    for ident, reading in after.threads.items():
+        earlier = before.threads.get(ident)
+        if ident == loop_ident or earlier is None:
+            continue
+        share = (reading.cpu - earlier.cpu) / window
+        if share >= best_share:
+            best, best_share = earlier, share
+    return best
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot, ident: int) -> float:
+    """CPU seconds thread `ident` used between two snapshots (0.0 when not in both)."""
+    first = before.threads.get(ident)
+    last = after.threads.get(ident)
+    return last.cpu - first.cpu if first is not None and last is not None else 0.0
 
 
 class GcPauses:
@@ -121,13 +189,22 @@ def classify(
     duration = end - start
     if duration > 0 and gc_overlap >= GC_SHARE * duration:
         return "gc", None
+    if sample is not None and sample.gil_holder is not None:
+        return "gil", sample.gil_holder
     if sample is None or sample.loop_cpu is None or loop_cpu_end is None:
         return "unknown", None
     window = end - sample.wall
-    if window < 0.002:
-        return "unknown", None
-    share = (loop_cpu_end - sample.loop_cpu) / window
+    share = (loop_cpu_end - sample.loop_cpu) / window if window > 0 else 0.0
     busiest, busiest_share = _busiest_other(sample, others_end, window)
+    if window < MIN_WINDOW:
+        # The sample came late in the step (a CPU-bound loop thread lets the watchdog have
+        # the GIL only after a switch interval): measure from the poll before instead, which
+        # was at most one interval before the step began.
+        if sample.baseline_loop_cpu is None or end - sample.baseline_wall < MIN_WINDOW:
+            return "unknown", None
+        window = end - sample.baseline_wall
+        share = (loop_cpu_end - sample.baseline_loop_cpu) / window
+        busiest, busiest_share = None, 0.0
     waiting_on_futex = _FUTEX is not None and sample.syscall == _FUTEX
     # Off the CPU while another Python thread ran: a GIL wait when the loop thread sits on a
     # futex (the GIL's condition variable) rather than in an I/O call such as sleep or recv.
@@ -136,6 +213,11 @@ def classify(
     if other_ran and share < CPU_SHARE and not_in_io:
         return "gil", busiest
     if share >= CPU_SHARE:
+        return "cpu", None
+    # Not in a system call (or only waiting for the GIL the watchdog held while it looked):
+    # a thread running its own code that still got less CPU than its wall time was
+    # descheduled by a busy machine, which does not make it any less CPU-bound.
+    if share >= IDLE_SHARE and sample.syscall is not None and sample.syscall in (_FUTEX, -1):
         return "cpu", None
     if share < IDLE_SHARE:
         return "io", None

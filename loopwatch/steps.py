@@ -4,7 +4,8 @@ Stock asyncio runs every callback through `Handle._run`, so one wrapper there ti
 and bare callbacks alike. uvloop never calls it; there a task factory wraps each task's
 coroutine so that each `send`/`throw` (one task step) is timed.
 
-The fast path does: two clock reads, two attribute stores, one dict lookup for the loop's
+The fast path does: two clock reads, two attribute stores (`step_start`, `step_end`: a step
+is running while the first is the later), one dict lookup for the loop's
 state, one ContextVar read (to charge the step to its request), one comparison. Anything
 more happens only for steps at or over the threshold.
 """
@@ -60,12 +61,12 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
         try:
             context.run(handle._callback, *handle._args)
         except (SystemExit, KeyboardInterrupt):
-            state.step_start = 0.0
+            state.step_end = clock()
             raise
         except BaseException as exc:
             _report_callback_exception(handle, exc)
         end = clock()
-        state.step_start = 0.0
+        state.step_end = end
         elapsed = end - start
         request = context.get(request_var)
         if request is not None:
@@ -88,9 +89,7 @@ def _run_stdlib_body(handle: Any) -> None:
 
 def _report_callback_exception(handle: Any, exc: BaseException) -> None:
     """What asyncio.events.Handle._run does with an exception escaping a callback."""
-    source = format_helpers._format_callback_source(
-        handle._callback, handle._args
-    )
+    source = format_helpers._format_callback_source(handle._callback, handle._args)
     context = {"message": f"Exception in callback {source}", "exception": exc, "handle": handle}
     if handle._source_traceback:
         context["source_traceback"] = handle._source_traceback
@@ -118,7 +117,7 @@ def _timed_chained_run(
             original_run(handle)
         finally:
             end = clock()
-            state.step_start = 0.0
+            state.step_end = end
             elapsed = end - start
             request = handle._context.get(request_var)
             if request is not None:
@@ -163,8 +162,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
 
     def _finish_step(self, state: LoopState, start: float) -> None:
         end = time.perf_counter()
-        state.step_start = 0.0
-        state.last_activity = end
+        state.step_end = end
         elapsed = end - start
         # `send` runs inside the task's own context, so the current value is the task's.
         request = current_request.get()
