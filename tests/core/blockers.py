@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-
 import socket
 import threading
 import time
@@ -36,6 +35,13 @@ def spin_for(seconds: float) -> None:
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:  # blocks: cpu
         pass
+
+
+def timed(block: Callable[[float], object], seconds: float) -> float:
+    """Run `block(seconds)`; how long it really blocked (a busy machine may stretch it)."""
+    start = time.perf_counter()
+    block(seconds)
+    return time.perf_counter() - start
 
 
 def collect_garbage() -> None:
@@ -131,5 +137,3 @@ class PipePeer:
         os.close(self._request_r)
         os.close(self._data_w)
         self.data.close()
-
-
