@@ -27,9 +27,6 @@ CPU_SHARE = 0.6
 IDLE_SHARE = 0.3
 OTHER_THREAD_SHARE = 0.5
 GC_SHARE = 0.5
-# When the watchdog was itself kept off the GIL, a smaller share suffices to name the holder:
-# on a busy machine the holder is also descheduled now and then, which stretches the window.
-HOLDER_SHARE = 0.3
 MAX_THREADS = 32
 MIN_WINDOW = 0.002  # shorter CPU-clock windows are too coarse to tell anything
 
@@ -112,32 +109,31 @@ def snapshot_threads(wall: float, must_include: tuple[int, ...] = ()) -> CpuSnap
     return CpuSnapshot(wall, threads)
 
 
-def gil_holder(before: CpuSnapshot, after: CpuSnapshot, loop_ident: int) -> ThreadCpu | None:
+def gil_holder(
+    before: CpuSnapshot, after: CpuSnapshot, loop_ident: int, threshold: float
+) -> ThreadCpu | None:
     """The thread that ran while the loop thread did not, between two snapshots, if any.
 
     Used when the watchdog thread was itself kept off the GIL: over that window, a loop thread
-    that burned (almost) no CPU while one other thread burned most of it was waiting for the
-    GIL that thread held (one long C call, for instance, never lets the GIL go).
+    that burned (almost) no CPU while another thread burned at least a threshold's worth (and
+    far more than the loop thread) was waiting for the GIL that thread held; one long C call,
+    for instance, never lets the GIL go. CPU time, not its share of the window: on a busy
+    machine the holder is descheduled now and then, which stretches the window.
     """
     window = after.wall - before.wall
     if window <= 0:
         return None
-    loop_before = before.threads.get(loop_ident)
-    loop_after = after.threads.get(loop_ident)
-    if loop_before is None or loop_after is None:
-        return None
-    loop_share = (loop_after.cpu - loop_before.cpu) / window
-    if loop_share >= IDLE_SHARE:
+    loop_used = cpu_used(before, after, loop_ident)
+    if loop_ident not in before.threads or loop_used >= IDLE_SHARE * window:
         return None
     best: ThreadCpu | None = None
-    best_share = max(HOLDER_SHARE, 3 * loop_share)
-    for ident, reading in after.threads.items():
-        earlier = before.threads.get(ident)
-        if ident == loop_ident or earlier is None:
+    most = max(threshold, 3 * loop_used)
+    for ident, earlier in before.threads.items():
+        if ident == loop_ident:
             continue
-        share = (reading.cpu - earlier.cpu) / window
-        if share >= best_share:
-            best, best_share = earlier, share
+        used = cpu_used(before, after, ident)
+        if used >= most:
+            best, most = earlier, used
     return best
 
 

@@ -184,7 +184,7 @@ class Monitor:
         after = causes.snapshot_threads(time.perf_counter(), (state.thread_id,))
         if after.wall - before.wall < state.threshold:
             return None
-        holder = causes.gil_holder(before, after, state.thread_id)
+        holder = causes.gil_holder(before, after, state.thread_id, state.threshold)
         if holder is None:
             return None
         frame = sys._current_frames().get(holder.ident)

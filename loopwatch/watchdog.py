@@ -137,7 +137,7 @@ class Watchdog:
                 continue
             holder = None
             if starved and previous is not None:
-                holder = causes.gil_holder(previous, snapshot, state.thread_id)
+                holder = causes.gil_holder(previous, snapshot, state.thread_id, state.threshold)
             start = state.running_step()
             if start:
                 if holder is not None and self.syscall(state) not in (causes.FUTEX, -1):

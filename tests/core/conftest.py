@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import uvloop
 from blockers import PipePeer, SocketPeer
+from watched import LOOP_KINDS, Main, run_plain, run_watched
 
-import loopwatch
 from loopwatch import StallRecord
 
-Main = Callable[[], Awaitable[Any]]
 
-
-def run_watched(loop_kind: str, main: Main, threshold: float) -> list[StallRecord]:
-    """Run `main()` with loopwatch on, as a user would on that loop; stalls, oldest first.
-
-    Stock asyncio: `watching()` around `asyncio.run`. uvloop: `install()` inside the running
-    loop (that sets the task factory), then `main()` in a task created afterwards.
-    """
-    if loop_kind == "asyncio":
-        with loopwatch.watching(threshold=threshold):
-            asyncio.run(main())
-            records = loopwatch.recent_stalls()
-    else:
-
-        async def in_uvloop() -> list[loopwatch.Record]:
-            loopwatch.install(threshold=threshold)
-            try:
-                await asyncio.get_running_loop().create_task(main())
-                return loopwatch.recent_stalls()
-            finally:
-                loopwatch.uninstall()
-
-        records = uvloop.run(in_uvloop())
-    return [r for r in reversed(records) if isinstance(r, StallRecord)]
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
+@pytest.fixture(params=LOOP_KINDS)
 def loop_kind(request: pytest.FixtureRequest) -> str:
     """Which event loop the test runs on."""
     return str(request.param)
@@ -50,6 +22,12 @@ def loop_kind(request: pytest.FixtureRequest) -> str:
 def run(loop_kind: str) -> Callable[[Main, float], list[StallRecord]]:
     """`run(main, threshold)` runs `main()` watched on this test's loop and returns its stalls."""
     return lambda main, threshold: run_watched(loop_kind, main, threshold)
+
+
+@pytest.fixture
+def run_loop(loop_kind: str) -> Callable[[Main], Any]:
+    """`run_loop(main)` runs `main()` on this test's loop, without turning loopwatch on."""
+    return lambda main: run_plain(loop_kind, main)
 
 
 @pytest.fixture
