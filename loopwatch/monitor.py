@@ -169,6 +169,8 @@ class Monitor:
             self.watchdog.ensure_running()
         except Exception:
             logger.exception("loopwatch: failed to record a stall of %.3fs", end - start)
+        finally:
+            _own_work_done(state)
 
     def _gil_wait_sample(self, state: LoopState, start: float) -> Sample | None:
         """No sample of a slow step: was the watchdog kept off the GIL too, by one thread?
@@ -244,6 +246,7 @@ class Monitor:
             if now - begin >= state.threshold:
                 stack = sample.stack
                 self._record_stall(state, sample, stack, begin, now, None, source="lag")
+                _own_work_done(state)
         except Exception:
             logger.exception("loopwatch: failed to record an untimed block")
 
@@ -303,6 +306,13 @@ class Monitor:
 
     def request_finished(self, state: RequestState) -> None:
         self.sinks.request_end(state)
+
+
+def _own_work_done(state: LoopState) -> None:
+    """Recording a stall runs on the loop thread (reading source lines the first time can take
+    milliseconds); under uvloop the watchdog would see that as an untimed block of its own.
+    Nothing up to now is to be recorded again."""
+    state.last_stall_end = max(state.last_stall_end, time.perf_counter())
 
 
 def _end_of_step_stack(step: Any) -> tuple[CodeLine, ...]:
