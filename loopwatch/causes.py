@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from loopwatch import threadproc
 from loopwatch.loopstate import CpuSnapshot, Sample, ThreadCpu
 from loopwatch.records import Cause
 
@@ -53,24 +54,8 @@ def thread_cpu(ident: int) -> float | None:
 
 def current_syscall(native_id: int) -> int | None:
     """System call number the thread is blocked in, -1 if running, None if unreadable."""
-    try:
-        with open(f"/proc/self/task/{native_id}/syscall", "rb") as f:
-            return parse_syscall(f.read(32))
-    except OSError:
-        return None
-
-
-def parse_syscall(text: bytes) -> int | None:
-    """The system call number from `/proc/.../syscall` content (-1: running)."""
-    first = text.split(maxsplit=1)
-    if not first:
-        return None
-    if first[0] == b"running":
-        return -1
-    try:
-        return int(first[0])
-    except ValueError:
-        return None
+    text = threadproc.read_once(f"/proc/self/task/{native_id}/syscall")
+    return threadproc.parse_syscall(text) if text is not None else None
 
 
 def other_threads_cpu(loop_ident: int) -> list[ThreadCpu]:
@@ -180,8 +165,14 @@ def classify(
     loop_cpu_end: float | None,
     gc_overlap: float,
     others_end: dict[int, float],
+    loop_busy_end: float | None = None,
 ) -> tuple[Cause, ThreadCpu | None]:
-    """The cause of a stall and, for `gil`, the thread that burned the CPU meanwhile."""
+    """The cause of a stall and, for `gil`, the thread that burned the CPU meanwhile.
+
+    `loop_busy_end` is the loop thread's CPU plus run-queue time (schedstat) at the end: on
+    a busy machine a CPU-bound thread spends much of its time runnable but not running, and
+    only the sum tells it apart from a thread that waits on I/O or on the GIL.
+    """
     duration = end - start
     if duration > 0 and gc_overlap >= GC_SHARE * duration:
         return "gc", None
@@ -190,7 +181,7 @@ def classify(
     if sample is None or sample.loop_cpu is None or loop_cpu_end is None:
         return "unknown", None
     window = end - sample.wall
-    share = (loop_cpu_end - sample.loop_cpu) / window if window > 0 else 0.0
+    cpu_from, busy_from = sample.loop_cpu, sample.loop_busy
     busiest, busiest_share = _busiest_other(sample, others_end, window)
     if window < MIN_WINDOW:
         # The sample came late in the step (a CPU-bound loop thread lets the watchdog have
@@ -199,8 +190,16 @@ def classify(
         if sample.baseline_loop_cpu is None or end - sample.baseline_wall < MIN_WINDOW:
             return "unknown", None
         window = end - sample.baseline_wall
-        share = (loop_cpu_end - sample.baseline_loop_cpu) / window
+        cpu_from, busy_from = sample.baseline_loop_cpu, sample.baseline_loop_busy
         busiest, busiest_share = None, 0.0
+    share = (loop_cpu_end - cpu_from) / window
+    if busy_from is not None and loop_busy_end is not None:
+        share = max(share, (loop_busy_end - busy_from) / window)
+        descheduled_cpu = False
+    else:
+        # Without schedstat: a thread in no system call (or only waiting for the GIL the
+        # watchdog held while it looked) that got some CPU was probably only descheduled.
+        descheduled_cpu = share >= IDLE_SHARE and sample.syscall in (_FUTEX, -1)
     waiting_on_futex = _FUTEX is not None and sample.syscall == _FUTEX
     # Off the CPU while another Python thread ran: a GIL wait when the loop thread sits on a
     # futex (the GIL's condition variable) rather than in an I/O call such as sleep or recv.
@@ -208,12 +207,7 @@ def classify(
     not_in_io = waiting_on_futex or (share < IDLE_SHARE and sample.syscall in (None, -1))
     if other_ran and share < CPU_SHARE and not_in_io:
         return "gil", busiest
-    if share >= CPU_SHARE:
-        return "cpu", None
-    # Not in a system call (or only waiting for the GIL the watchdog held while it looked):
-    # a thread running its own code that still got less CPU than its wall time was
-    # descheduled by a busy machine, which does not make it any less CPU-bound.
-    if share >= IDLE_SHARE and sample.syscall is not None and sample.syscall in (_FUTEX, -1):
+    if share >= CPU_SHARE or descheduled_cpu:
         return "cpu", None
     if share < IDLE_SHARE:
         return "io", None

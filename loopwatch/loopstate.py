@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from loopwatch import stacks
 from loopwatch.records import CodeLine
 from loopwatch.stacks import RawStack
+from loopwatch.threadproc import ThreadProc
 
 
 @dataclass(slots=True)
@@ -48,6 +49,9 @@ class Sample:
     # late in the step to measure anything between it and the step's end.
     baseline_wall: float = 0.0
     baseline_loop_cpu: float | None = None
+    # CPU plus run-queue seconds (schedstat), at `wall` and at the previous poll.
+    loop_busy: float | None = None
+    baseline_loop_busy: float | None = None
 
     @property
     def stack(self) -> tuple[CodeLine, ...]:
@@ -63,6 +67,8 @@ class CpuSnapshot:
 
     wall: float
     threads: dict[int, ThreadCpu]
+    # Loop threads only: CPU plus run-queue seconds (schedstat), by thread ident.
+    busy: dict[int, float] = field(default_factory=dict)
 
 
 class LoopState:
@@ -70,11 +76,13 @@ class LoopState:
 
     __slots__ = (
         "busy_since",
+        "gil_lent",
         "last_idle_seen",
         "last_stall_end",
         "loop",
         "native_id",
         "probe",
+        "proc",
         "sample",
         "step_end",
         "step_start",
@@ -100,7 +108,14 @@ class LoopState:
         self.last_idle_seen = 0.0
         self.busy_since = 0.0  # uvloop: first poll that saw the thread busy outside a step
         self.last_stall_end = 0.0
+        # Seconds the loop thread, in a step, waited for the GIL while the watchdog held it to
+        # look: the step's own time, though schedstat counts it as neither running nor
+        # runnable (a busy machine can preempt the watchdog while it holds the GIL).
+        self.gil_lent = 0.0
         self.sample: Sample | None = None
+        # Opened here, in the loop thread: opening a file releases the GIL, which the watchdog
+        # must not do while it looks at a blocked step.
+        self.proc = ThreadProc(self.native_id)
         self.probe: object | None = None
 
     def running_step(self) -> float:

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from loopwatch import causes, integrations, stacks
+from loopwatch import causes, integrations, stacks, threadproc
 from loopwatch.buffer import RecordBuffer
 from loopwatch.context import NO_REQUEST, RequestState, in_flight
 from loopwatch.lagprobe import LagProbe
@@ -82,6 +82,8 @@ class Monitor:
         self._factory_patches.clear()
         self._integration_patches.restore()
         self._core_patches.restore()
+        for state in self.loops.values():
+            state.proc.close()
         self.loops.clear()
 
     def all_patches(self) -> list[Reversible]:
@@ -146,6 +148,7 @@ class Monitor:
         with self._lock:
             if self.loops.get(state.loop) is state:
                 del self.loops[state.loop]
+                state.proc.close()
             self._factory_patches = [p for p in self._factory_patches if p.loop is not state.loop]
 
     # -- stalls ------------------------------------------------------------------------------
@@ -274,6 +277,7 @@ class Monitor:
             causes.thread_cpu(state.thread_id),
             self.gc_pauses.overlap(start, end),
             others_end,
+            _busy(state),
         )
         held_by = None
         blocking = stacks.user_line(stack)
@@ -306,6 +310,11 @@ class Monitor:
 
     def request_finished(self, state: RequestState) -> None:
         self.sinks.request_end(state)
+
+
+def _busy(state: LoopState) -> float | None:
+    busy = threadproc.thread_busy(state.native_id)
+    return busy + state.gil_lent if busy is not None else None
 
 
 def _own_work_done(state: LoopState) -> None:

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 from loopwatch import causes, stacks
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import CpuSnapshot, LoopState, Sample, ThreadCpu
-from loopwatch.syscalls import SyscallReader
 
 if TYPE_CHECKING:
     from loopwatch.monitor import Monitor
@@ -63,18 +62,27 @@ class Watchdog:
         self._failures_logged = False
         # The two latest CPU snapshots: the older one predates any block the newer one ends.
         self.snapshots: tuple[CpuSnapshot, ...] = ()
-        self._syscalls: dict[int, SyscallReader] = {}
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """Start the thread; with `wait`, return once it is in its polling loop.
+
+        A new thread still needs the GIL for its first Python steps; a loop step that blocks
+        right after install() (holding the GIL) would keep it from ever looking at that step.
+        """
         if self.alive:
             return
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="loopwatch-watchdog", daemon=True)
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="loopwatch-watchdog", daemon=True
+        )
         self._thread.start()
+        if wait:
+            ready.wait(timeout=1.0)
 
     def stop(self) -> None:
         self._stopping = True
@@ -87,32 +95,30 @@ class Watchdog:
         """Restart after an unexpected death (called from the loop's slow path)."""
         if not self._stopping and not self.alive:
             logger.warning("loopwatch: the watchdog thread had stopped; restarting it")
-            self.start()
+            self.start(wait=False)
 
-    def _run(self) -> None:
+    def _run(self, ready: threading.Event) -> None:
         sleep = time.sleep
-        try:
-            while True:
-                sleep(self.interval)
-                if self._stopping:
-                    return
-                try:
-                    self.poll(time.perf_counter())
-                except Exception:
-                    if not self._failures_logged:
-                        self._failures_logged = True
-                        logger.exception("loopwatch: watchdog poll failed; it keeps running")
-        finally:
-            for reader in self._syscalls.values():
-                reader.close()
-            self._syscalls.clear()
+        ready.set()
+        while True:
+            sleep(self.interval)
+            if self._stopping:
+                return
+            try:
+                self.poll(time.perf_counter())
+            except Exception:
+                if not self._failures_logged:
+                    self._failures_logged = True
+                    logger.exception("loopwatch: watchdog poll failed; it keeps running")
+
+    def busy(self, state: LoopState) -> float | None:
+        """The loop thread's CPU and run-queue seconds, plus the GIL it lent us meanwhile."""
+        busy = state.proc.busy()
+        return busy + state.gil_lent if busy is not None else None
 
     def syscall(self, state: LoopState) -> int | None:
         """The loop thread's current system call, read without releasing the GIL."""
-        reader = self._syscalls.get(state.native_id)
-        if reader is None:
-            reader = self._syscalls[state.native_id] = SyscallReader(state.native_id)
-        return reader.read()
+        return state.proc.syscall()
 
     def snapshot_before(self, moment: float) -> CpuSnapshot | None:
         """The newest snapshot taken at or before `moment`, else the oldest one kept."""
@@ -124,13 +130,23 @@ class Watchdog:
 
     def poll(self, now: float) -> None:
         states = self.monitor.watched_loops()
-        # Nothing below releases the GIL until the samples are stored: a thread waiting for
-        # the GIL (the loop thread, after someone held it) stays exactly where it is.
+        # Nothing here releases the GIL, but a busy machine may preempt this thread, and the
+        # loop thread takes the GIL back one switch interval later: the stacks of blocked
+        # steps are taken first, everything else after.
+        frames: dict[int, FrameType] | None = None
+        for state in states:
+            start = state.running_step()
+            if start and now - start >= self.interval and _needs_sample(state, start):
+                frames = frames if frames is not None else sys._current_frames()
+                self._sample(state, start, now, frames)
         snapshot = causes.snapshot_threads(now, tuple(state.thread_id for state in states))
+        for state in states:
+            busy = self.busy(state)
+            if busy is not None:
+                snapshot.busy[state.thread_id] = busy
         previous = self.snapshots[-1] if self.snapshots else None
         self.snapshots = (*self.snapshots[-1:], snapshot)
         starved = previous is not None and now - previous.wall >= 2 * self.interval
-        frames: dict[int, FrameType] | None = None
         for state in states:
             if state.loop.is_closed():
                 self.monitor.forget_loop(state)
@@ -142,11 +158,13 @@ class Watchdog:
             if start:
                 if holder is not None and self.syscall(state) not in (causes.FUTEX, -1):
                     holder = None  # the step waits on I/O, not on the GIL
-                if holder is not None or (
-                    now - start >= self.interval and _needs_sample(state, start)
-                ):
+                sample = state.sample
+                if holder is not None and (sample is None or sample.step_start != start):
                     frames = frames if frames is not None else sys._current_frames()
-                    self._sample(state, start, now, snapshot, frames, holder, previous)
+                    sample = self._sample(state, start, now, frames)
+                if sample is not None and sample.step_start == start and sample.wall == now:
+                    frames = frames if frames is not None else sys._current_frames()
+                    self._complete(state, sample, snapshot, previous, frames, holder)
             elif holder is not None and previous is not None:
                 frames = frames if frames is not None else sys._current_frames()
                 self._gil_wait_between_steps(state, previous, snapshot, holder, frames)
@@ -155,6 +173,10 @@ class Watchdog:
             probe = state.probe
             if isinstance(probe, LagProbe):
                 probe.maybe_ping(now)
+        held = time.perf_counter() - now
+        for state in states:
+            if state.running_step() and self.syscall(state) == causes.FUTEX:
+                state.gil_lent += held
 
     def _watch_untimed(self, state: LoopState, now: float) -> None:
         """uvloop: is the loop thread busy outside any timed step? Then sample it."""
@@ -170,40 +192,51 @@ class Watchdog:
                 state.probe.maybe_ping(now, urgent=True)  # its pong marks the block's end
             return
         if now - state.busy_since >= self.interval and _needs_sample(state, -state.busy_since):
-            snapshot = causes.snapshot_threads(now, (state.thread_id,))
             frames = sys._current_frames()
-            self._sample(state, -state.busy_since, now, snapshot, frames, None, None)
+            sample = self._sample(state, -state.busy_since, now, frames)
+            if sample is not None:
+                snapshot = causes.snapshot_threads(now, (state.thread_id,))
+                self._complete(state, sample, snapshot, None, frames, None)
 
     def _sample(
-        self,
-        state: LoopState,
-        key: float,
-        now: float,
-        snapshot: CpuSnapshot,
-        frames: dict[int, FrameType],
-        holder: ThreadCpu | None,
-        previous: CpuSnapshot | None,
-    ) -> None:
+        self, state: LoopState, key: float, now: float, frames: dict[int, FrameType]
+    ) -> Sample | None:
+        """Store the loop thread's stack and clocks at once; `_complete` adds the rest."""
         # The step may have ended before the frames were read: keep only a sample of the step.
         current = state.running_step() if key > 0 else -state.busy_since
         if current != key:
-            return
-        loop = snapshot.threads.get(state.thread_id)
-        others = [t for ident, t in snapshot.threads.items() if ident != state.thread_id]
-        state.sample = Sample(
+            return None
+        sample = state.sample = Sample(
             step_start=key,
             wall=now,
             raw_stack=stacks.capture_raw(frames.get(state.thread_id)),
-            loop_cpu=loop.cpu if loop is not None else None,
+            loop_cpu=causes.thread_cpu(state.thread_id),
             syscall=self.syscall(state),
-            other_threads=others,
-            other_raw_stacks={t.ident: stacks.capture_raw(frames.get(t.ident)) for t in others},
-            gil_holder=holder,
+            loop_busy=self.busy(state),
         )
+        return sample
+
+    def _complete(
+        self,
+        state: LoopState,
+        sample: Sample,
+        snapshot: CpuSnapshot,
+        previous: CpuSnapshot | None,
+        frames: dict[int, FrameType],
+        holder: ThreadCpu | None,
+    ) -> None:
+        """The other threads' clocks and stacks (to name a GIL holder) and the baseline."""
+        others = [t for ident, t in snapshot.threads.items() if ident != state.thread_id]
+        sample.other_raw_stacks = {t.ident: stacks.capture_raw(frames.get(t.ident)) for t in others}
+        sample.other_threads = others
+        sample.gil_holder = holder
         baseline = previous.threads.get(state.thread_id) if previous is not None else None
-        if previous is not None and baseline is not None:
-            state.sample.baseline_wall = previous.wall
-            state.sample.baseline_loop_cpu = baseline.cpu
+        # Only a poll from around the step's start is a baseline for the step's own CPU.
+        recent = previous is not None and previous.wall >= sample.step_start - 2 * self.interval
+        if previous is not None and baseline is not None and recent:
+            sample.baseline_wall = previous.wall
+            sample.baseline_loop_cpu = baseline.cpu
+            sample.baseline_loop_busy = previous.busy.get(state.thread_id)
 
     def _gil_wait_between_steps(
         self,

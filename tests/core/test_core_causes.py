@@ -45,10 +45,10 @@ def test_a_python_loop_is_cpu(run: Run) -> None:
 
 @pytest.fixture
 def large_object_graph() -> Iterator[list[list[Any]]]:
-    """About 1.5 million linked lists in one cycle: a full collection has a lot to traverse."""
+    """About 2 million linked lists in one cycle: a full collection has a lot to traverse."""
     gc.disable()
     try:
-        nodes: list[list[Any]] = [[] for _ in range(1_500_000)]
+        nodes: list[list[Any]] = [[] for _ in range(2_000_000)]
         for number, node in enumerate(nodes):
             node.append(nodes[number - 1])
     finally:
