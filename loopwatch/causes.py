@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import platform
+import sys
 import threading
 import time
 from collections import deque
@@ -31,6 +32,7 @@ GC_SHARE = 0.5
 MAX_THREADS = 32
 MIN_WINDOW = 0.002  # shorter CPU-clock windows are too coarse to tell anything
 
+_LINUX = sys.platform.startswith("linux")
 _FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 FUTEX = _FUTEX  # where a thread waiting for the GIL sits
 # epoll_wait / epoll_pwait / epoll_pwait2: where an idle loop thread sits.
@@ -45,10 +47,24 @@ def is_polling(syscall: int | None) -> bool | None:
 
 
 def thread_cpu(ident: int) -> float | None:
-    """CPU seconds used so far by the thread with `threading.get_ident()` value `ident`."""
+    """CPU seconds used so far by the thread with `threading.get_ident()` value `ident`.
+
+    Never `time.pthread_getcpuclockid(ident)`: for a thread that has exited since its ident
+    was read (a ThreadingHTTPServer request thread, say), glibc reads freed memory and the
+    process dies of SIGSEGV. The clock is built from the kernel thread id instead, which for
+    a dead thread only makes `clock_gettime` fail with EINVAL.
+    """
+    native_id = next((t.native_id for t in threading.enumerate() if t.ident == ident), None)
+    return native_thread_cpu(native_id)
+
+
+def native_thread_cpu(native_id: int | None) -> float | None:
+    if native_id is None or not _LINUX:
+        return None
     try:
-        return time.clock_gettime(time.pthread_getcpuclockid(ident))
-    except (OSError, AttributeError, OverflowError):
+        # Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), as glibc computes it.
+        return time.clock_gettime((~native_id << 3) | 6)
+    except (OSError, OverflowError):
         return None
 
 
@@ -66,16 +82,16 @@ def other_threads_cpu(loop_ident: int) -> list[ThreadCpu]:
         ident = thread.ident
         if ident is None or ident in (loop_ident, me):
             continue
-        cpu = thread_cpu(ident)
+        cpu = native_thread_cpu(thread.native_id)
         if cpu is not None:
-            readings.append(ThreadCpu(ident, thread.name, cpu))
+            readings.append(ThreadCpu(ident, thread.name, cpu, thread.native_id))
     return readings
 
 
-def snapshot_threads(wall: float, must_include: tuple[int, ...] = ()) -> CpuSnapshot:
+def snapshot_threads(wall: float, must_include: dict[int, int] | None = None) -> CpuSnapshot:
     """Every other Python thread's CPU clock (bounded), without releasing the GIL.
 
-    `must_include` (the loop threads) are read even past the bound.
+    `must_include` (the loop threads, ident to kernel thread id) are read even past the bound.
     """
     me = threading.get_ident()
     threads: dict[int, ThreadCpu] = {}
@@ -83,14 +99,14 @@ def snapshot_threads(wall: float, must_include: tuple[int, ...] = ()) -> CpuSnap
         ident = thread.ident
         if ident is None or ident == me:
             continue
-        cpu = thread_cpu(ident)
+        cpu = native_thread_cpu(thread.native_id)
         if cpu is not None:
-            threads[ident] = ThreadCpu(ident, thread.name, cpu)
-    for ident in must_include:
+            threads[ident] = ThreadCpu(ident, thread.name, cpu, thread.native_id)
+    for ident, native_id in (must_include or {}).items():
         if ident not in threads:
-            cpu = thread_cpu(ident)
+            cpu = native_thread_cpu(native_id)
             if cpu is not None:
-                threads[ident] = ThreadCpu(ident, str(ident), cpu)
+                threads[ident] = ThreadCpu(ident, str(ident), cpu, native_id)
     return CpuSnapshot(wall, threads)
 
 

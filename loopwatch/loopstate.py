@@ -9,10 +9,12 @@ maintained on the hot path. `step_end` doubles as the time the loop last did any
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from dataclasses import dataclass, field
 
 from loopwatch import stacks
+from loopwatch.context import RequestState
 from loopwatch.records import CodeLine
 from loopwatch.stacks import RawStack
 from loopwatch.threadproc import ThreadProc
@@ -25,6 +27,7 @@ class ThreadCpu:
     ident: int
     name: str
     cpu: float
+    native_id: int | None = None  # kernel thread id: how its CPU clock is read again
 
 
 @dataclass(slots=True)
@@ -42,6 +45,7 @@ class Sample:
     syscall: int | None  # system call the loop thread was in, if readable (-1: running)
     other_threads: list[ThreadCpu] = field(default_factory=list)
     other_raw_stacks: dict[int, RawStack] = field(default_factory=dict)
+    request: RequestState | None = None  # the request the step belonged to, read mid-step
     # Set when the watchdog itself was kept off the GIL while the step ran, and this thread
     # burned the CPU meanwhile: the step waited for the GIL it held.
     gil_holder: ThreadCpu | None = None
@@ -84,6 +88,7 @@ class LoopState:
         "probe",
         "proc",
         "sample",
+        "step_context",
         "step_end",
         "step_start",
         "thread_id",
@@ -99,12 +104,15 @@ class LoopState:
         self.thread_id = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.thread_name = threading.current_thread().name
+        # Steps at or over this take the slow path: the monitor's threshold, or 0 while a
+        # StepTally is open (set only by the monitor; the stall test itself is the monitor's).
         self.threshold = threshold
         # Stock asyncio times every callback (Handle._run); uvloop only task steps, so there
         # the lag probe and the watchdog have to catch blocking bare callbacks.
         self.times_callbacks = times_callbacks
         self.step_start = 0.0
         self.step_end = 0.0
+        self.step_context: contextvars.Context | None = None
         self.last_idle_seen = 0.0
         self.busy_since = 0.0  # uvloop: first poll that saw the thread busy outside a step
         self.last_stall_end = 0.0

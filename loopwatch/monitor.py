@@ -16,6 +16,9 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from loopwatch import causes, integrations, stacks, threadproc
@@ -28,6 +31,7 @@ from loopwatch.records import CodeLine, HeldBy, Record, StallRecord
 from loopwatch.sinks import Sinks
 from loopwatch.stacks import RawStack
 from loopwatch.steps import make_task_factory, make_timed_run
+from loopwatch.tally import StepTally
 from loopwatch.watchdog import Watchdog, watchdog_interval
 
 logger = logging.getLogger("loopwatch")
@@ -45,6 +49,7 @@ class Monitor:
         self.sinks = Sinks()
         self.loops: dict[Any, LoopState] = {}
         self.active = False
+        self.tally: StepTally | None = None
         self.gc_pauses = causes.GcPauses()
         self.watchdog = Watchdog(self, interval=watchdog_interval(threshold))
         self._core_patches = PatchSet(
@@ -97,8 +102,36 @@ class Monitor:
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         self.watchdog.interval = watchdog_interval(threshold)
+        self._apply_step_floor()
+
+    # -- tallying every step (the pytest plugin's baseline) ----------------------------------
+
+    @contextmanager
+    def tallying(self) -> Iterator[StepTally]:
+        """Add up every timed step on every watched loop until the block ends (one at a time).
+
+        While it is open each step takes the slow path; the fast path is untouched otherwise.
+        """
+        with self._lock:
+            if self.tally is not None:
+                raise RuntimeError("loopwatch: a step tally is already open")
+            tally = self.tally = StepTally()
+        self._apply_step_floor()
+        try:
+            yield tally
+        finally:
+            with self._lock:
+                self.tally = None
+            self._apply_step_floor()
+
+    def _step_floor(self) -> float:
+        """Steps at or over this leave the fast path: the threshold, or 0 while tallying."""
+        return 0.0 if self.tally is not None else self.threshold
+
+    def _apply_step_floor(self) -> None:
+        floor = self._step_floor()
         for state in list(self.loops.values()):
-            state.threshold = threshold
+            state.threshold = floor
 
     # -- loops -------------------------------------------------------------------------------
 
@@ -109,7 +142,7 @@ class Monitor:
         with self._lock:
             state = self.loops.get(loop)
             if state is None:
-                state = LoopState(loop, self.threshold, times_callbacks=True)
+                state = LoopState(loop, self._step_floor(), times_callbacks=True)
                 self._start_probe(state)
                 self.loops[loop] = state
         return state
@@ -128,7 +161,7 @@ class Monitor:
             state = self.loops.get(loop)
             if state is not None:
                 return state
-            state = LoopState(loop, self.threshold, times_callbacks=False)
+            state = LoopState(loop, self._step_floor(), times_callbacks=False)
             factory_patch = TaskFactoryPatch(
                 loop, lambda previous: make_task_factory(state, self, previous)
             )
@@ -161,19 +194,30 @@ class Monitor:
         end: float,
         request: RequestState | None,
     ) -> None:
-        """A timed step held the loop for at least the threshold (runs on the loop thread)."""
+        """A timed step reached the loop's slow-step floor (runs on the loop thread).
+
+        That floor is the threshold, or 0 while a tally is open: then every step comes here.
+        """
         try:
+            tally = self.tally
+            if tally is not None:
+                if tally.add(end - start):
+                    tally.worst_line = _step_user_line(step)
+                if end - start < self.threshold:
+                    return
             state.last_stall_end = end
             sample = state.sample if state.sample and state.sample.step_start == start else None
             if sample is None:
                 sample = self._gil_wait_sample(state, start)
             stack = sample.stack if sample and sample.raw_stack else _end_of_step_stack(step)
+            if sample is not None and sample.request is not None:
+                # Read mid-step: right even when the request ended within this very step.
+                request = sample.request
             self._record_stall(state, sample, stack, start, end, request, source="step")
             self.watchdog.ensure_running()
+            _own_work_done(state)
         except Exception:
             logger.exception("loopwatch: failed to record a stall of %.3fs", end - start)
-        finally:
-            _own_work_done(state)
 
     def _gil_wait_sample(self, state: LoopState, start: float) -> Sample | None:
         """No sample of a slow step: was the watchdog kept off the GIL too, by one thread?
@@ -186,10 +230,10 @@ class Monitor:
         before = self.watchdog.snapshot_before(start)
         if before is None:
             return None
-        after = causes.snapshot_threads(time.perf_counter(), (state.thread_id,))
-        if after.wall - before.wall < state.threshold:
+        after = causes.snapshot_threads(time.perf_counter(), {state.thread_id: state.native_id})
+        if after.wall - before.wall < self.threshold:
             return None
-        holder = causes.gil_holder(before, after, state.thread_id, state.threshold)
+        holder = causes.gil_holder(before, after, state.thread_id, self.threshold)
         if holder is None:
             return None
         frame = sys._current_frames().get(holder.ident)
@@ -246,7 +290,7 @@ class Monitor:
             # busy; the midpoint halves the error of either bound.
             lower = max(state.last_idle_seen, state.step_end)
             begin = (min(lower, busy_since) + busy_since) / 2
-            if now - begin >= state.threshold:
+            if now - begin >= self.threshold:
                 stack = sample.stack
                 self._record_stall(state, sample, stack, begin, now, None, source="lag")
                 _own_work_done(state)
@@ -267,14 +311,14 @@ class Monitor:
         others_end = {}
         if sample is not None:
             for reading in sample.other_threads:
-                cpu = causes.thread_cpu(reading.ident)
+                cpu = causes.native_thread_cpu(reading.native_id)
                 if cpu is not None:
                     others_end[reading.ident] = cpu
         cause, culprit = causes.classify(
             sample,
             start,
             end,
-            causes.thread_cpu(state.thread_id),
+            causes.native_thread_cpu(state.native_id),
             self.gc_pauses.overlap(start, end),
             others_end,
             _busy(state),
@@ -291,6 +335,7 @@ class Monitor:
             view=request.view if request is not None else NO_REQUEST,
             method=request.method if request is not None else None,
             path=request.path if request is not None else None,
+            request_id=request.id if request is not None else None,
             blocking_line=blocking,
             stack=stack,
             duration=duration,
@@ -336,9 +381,36 @@ def _end_of_step_stack(step: Any) -> tuple[CodeLine, ...]:
                 return ()
             return (stacks.code_line(code.co_filename, code.co_firstlineno, code.co_name),)
         coro = task.get_coro()
+    chain = _await_chain(coro)
+    return stacks.capture(chain[-1] if chain else None)
+
+
+def _step_user_line(step: Any) -> CodeLine | None:
+    """Where a step's own code stopped: the innermost user frame of its task's await chain.
+
+    A suspended coroutine's frame has no `f_back`, so the chain is walked, not the stack.
+    """
+    coro = step  # uvloop: the task's coroutine itself
+    callback = getattr(step, "_callback", None)
+    if callback is not None:
+        task = getattr(callback, "__self__", None)
+        if not isinstance(task, asyncio.Task):
+            return stacks.user_line(_end_of_step_stack(step))  # a bare callback: its code
+        coro = task.get_coro()
+    for frame in reversed(_await_chain(coro)):
+        code = frame.f_code
+        if stacks.is_user_file(code.co_filename):
+            return stacks.code_line(code.co_filename, frame.f_lineno or 0, code.co_name)
+    return None
+
+
+def _await_chain(coro: Any) -> list[FrameType]:
+    """Frames of a suspended coroutine and of everything it awaits, outermost first."""
     coro = getattr(coro, "_coro", coro)  # a TimedCoroutine's inner coroutine
-    frame = None
+    frames = []
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or frame
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return stacks.capture(frame)
+    return frames

@@ -15,6 +15,7 @@ not active.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol
@@ -201,3 +202,84 @@ class TaskFactoryPatch:
 
     def is_pristine(self) -> bool:
         return self.loop.is_closed() or self.loop.get_task_factory() is self.previous
+
+
+class SignalReceiver:
+    """A receiver connected to a Django-style signal (anything with connect/disconnect)."""
+
+    def __init__(self, signal: Any, receiver: Callable[..., Any], uid: str) -> None:
+        self.signal = signal
+        self.receiver = receiver
+        self.uid = uid
+        self.active = False
+
+    def __repr__(self) -> str:
+        return f"<SignalReceiver {self.uid} active={self.active}>"
+
+    def apply(self) -> None:
+        if not self.active:
+            self.signal.connect(self.receiver, weak=False, dispatch_uid=self.uid)
+            self.active = True
+
+    def restore(self) -> bool:
+        if self.active:
+            self.signal.disconnect(dispatch_uid=self.uid)
+            self.active = False
+        return True
+
+    def is_pristine(self) -> bool:
+        return not self.active
+
+
+class ExecuteWrappers:
+    """A database execute wrapper on every connection: those open now and those opened later.
+
+    Django keeps `execute_wrappers` per connection object; a connection opened after `apply`
+    gets the wrapper from the `connection_created` signal, and `restore` takes it off every
+    connection it was put on.
+    """
+
+    def __init__(self, connections: Any, connection_created: Any, wrapper: Any) -> None:
+        self.connections = connections
+        self.wrapper = wrapper
+        self.active = False
+        self._wrapped: list[Any] = []  # weak enough: connections live as long as their thread
+        self._signal = SignalReceiver(
+            connection_created, self._on_connection_created, "loopwatch.execute_wrapper"
+        )
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<ExecuteWrappers active={self.active}>"
+
+    def _add(self, connection: Any) -> None:
+        with self._lock:
+            if self.active and self.wrapper not in connection.execute_wrappers:
+                connection.execute_wrappers.append(self.wrapper)
+                self._wrapped.append(connection)
+
+    def _on_connection_created(self, sender: Any, connection: Any, **kwargs: Any) -> None:
+        self._add(connection)
+
+    def apply(self) -> None:
+        if self.active:
+            return
+        self.active = True
+        self._signal.apply()
+        for connection in self.connections.all(initialized_only=True):
+            self._add(connection)
+
+    def restore(self) -> bool:
+        if not self.active:
+            return True
+        self._signal.restore()
+        with self._lock:
+            self.active = False
+            for connection in self._wrapped:
+                while self.wrapper in connection.execute_wrappers:
+                    connection.execute_wrappers.remove(self.wrapper)
+            self._wrapped.clear()
+        return True
+
+    def is_pristine(self) -> bool:
+        return not self._wrapped and self._signal.is_pristine()

@@ -9,7 +9,7 @@ about the event: each failure is caught, and logged once per sink and method.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from loopwatch.records import Record
@@ -68,6 +68,9 @@ class Sinks:
 
     def __len__(self) -> int:
         return len(self._sinks)
+
+    def __iter__(self) -> Iterator[Sink]:
+        return iter(self._sinks)
 
     def record(self, record: Record) -> None:
         for sink in self._sinks:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import contextvars
 import time
 from asyncio import format_helpers
 from collections.abc import Callable, Generator
@@ -56,6 +57,7 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
                 return
         context = handle._context
         start = clock()
+        state.step_context = context  # the watchdog reads the request from it mid-step
         state.step_start = start
         # The body of asyncio.events.Handle._run, inlined.
         try:
@@ -133,16 +135,20 @@ def _timed_chained_run(
 class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     """Wraps a task's coroutine so that each step (`send`/`throw`) is timed (uvloop)."""
 
-    __slots__ = ("_coro", "_monitor", "_state")
+    __slots__ = ("_context", "_coro", "_monitor", "_state")
 
-    def __init__(self, coro: Any, state: LoopState, monitor: Monitor) -> None:
+    def __init__(
+        self, coro: Any, state: LoopState, monitor: Monitor, context: contextvars.Context
+    ) -> None:
         self._coro = coro
         self._state = state
         self._monitor = monitor
+        self._context = context  # the task's context, for the watchdog to read mid-step
 
     def send(self, value: Any) -> Any:
         state = self._state
         start = time.perf_counter()
+        state.step_context = self._context
         state.step_start = start
         try:
             return self._coro.send(value)
@@ -152,6 +158,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         state = self._state
         start = time.perf_counter()
+        state.step_context = self._context
         state.step_start = start
         try:
             if val is None and tb is None:
@@ -197,7 +204,10 @@ def make_task_factory(
         loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Future[Any]:
         if monitor.active:
-            coro = TimedCoroutine(coro, state, monitor)
+            # Pass the task's context explicitly so the wrapper can hold on to it.
+            context = kwargs.get("context") or contextvars.copy_context()
+            kwargs["context"] = context
+            coro = TimedCoroutine(coro, state, monitor, context)
         if previous is not None:
             return previous(loop, coro, **kwargs)
         return asyncio.Task(coro, loop=loop, **kwargs)

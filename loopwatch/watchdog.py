@@ -34,6 +34,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from loopwatch import causes, stacks
+from loopwatch.context import current_request
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import CpuSnapshot, LoopState, Sample, ThreadCpu
 
@@ -139,7 +140,7 @@ class Watchdog:
             if start and now - start >= self.interval and _needs_sample(state, start):
                 frames = frames if frames is not None else sys._current_frames()
                 self._sample(state, start, now, frames)
-        snapshot = causes.snapshot_threads(now, tuple(state.thread_id for state in states))
+        snapshot = causes.snapshot_threads(now, {s.thread_id: s.native_id for s in states})
         for state in states:
             busy = self.busy(state)
             if busy is not None:
@@ -147,13 +148,14 @@ class Watchdog:
         previous = self.snapshots[-1] if self.snapshots else None
         self.snapshots = (*self.snapshots[-1:], snapshot)
         starved = previous is not None and now - previous.wall >= 2 * self.interval
+        threshold = self.monitor.threshold
         for state in states:
             if state.loop.is_closed():
                 self.monitor.forget_loop(state)
                 continue
             holder = None
             if starved and previous is not None:
-                holder = causes.gil_holder(previous, snapshot, state.thread_id, state.threshold)
+                holder = causes.gil_holder(previous, snapshot, state.thread_id, threshold)
             start = state.running_step()
             if start:
                 if holder is not None and self.syscall(state) not in (causes.FUTEX, -1):
@@ -195,7 +197,7 @@ class Watchdog:
             frames = sys._current_frames()
             sample = self._sample(state, -state.busy_since, now, frames)
             if sample is not None:
-                snapshot = causes.snapshot_threads(now, (state.thread_id,))
+                snapshot = causes.snapshot_threads(now, {state.thread_id: state.native_id})
                 self._complete(state, sample, snapshot, None, frames, None)
 
     def _sample(
@@ -206,11 +208,13 @@ class Watchdog:
         current = state.running_step() if key > 0 else -state.busy_since
         if current != key:
             return None
+        context = state.step_context if key > 0 else None
         sample = state.sample = Sample(
             step_start=key,
             wall=now,
             raw_stack=stacks.capture_raw(frames.get(state.thread_id)),
-            loop_cpu=causes.thread_cpu(state.thread_id),
+            request=context.get(current_request) if context is not None else None,
+            loop_cpu=causes.native_thread_cpu(state.native_id),
             syscall=self.syscall(state),
             loop_busy=self.busy(state),
         )
@@ -258,7 +262,7 @@ class Watchdog:
         # otherwise) and ended just before this one; the holder ran at least its CPU time.
         gap = after.wall - before.wall
         duration = max(gap - self.interval / 2, causes.cpu_used(before, after, holder.ident))
-        if duration < state.threshold:
+        if duration < self.monitor.threshold:
             return
         self.monitor.on_gil_wait(
             state,
