@@ -3,8 +3,13 @@
 Decided only for steps that already crossed the threshold, from readings the watchdog took
 while the step was blocking; normal steps pay nothing for it.
 
-    >>> classify(sample, end, loop_cpu_end, gc_pauses.overlap(start, end), cpu_now)
+    >>> classify(sample, start, end, loop_cpu_end, gc_pauses.overlap(start, end), others_end,
+    ...          loop_busy_end)
     ("gil", ThreadCpu(...))
+    >>> gil_holder(snapshot_before, snapshot_after, loop_ident, threshold)   # watchdog starved
+
+A thread stuck in one long C call never lets the GIL go, so the watchdog cannot look while it
+lasts; `gil_holder` names it afterwards from the CPU clocks of every thread before and after.
 """
 
 from __future__ import annotations
