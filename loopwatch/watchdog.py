@@ -6,12 +6,8 @@
 Every `interval` it checks each watched loop. A step that has been running for at least one
 interval is sampled once: the loop thread's stack (what names the blocking line: at the end
 of the step the task would only show its next `await`), its CPU clock and system call, and the
-other threads' CPU clocks and stacks (to name a GIL holder).
-
-The interval is a quarter of the threshold. A loop thread running Python code hands the GIL to
-a waiting thread only after the interpreter's switch interval (5 ms by default), so a sample
-of a CPU-bound step lands up to one interval plus one switch interval after the step began:
-a short interval keeps that early enough to catch steps of twice a small threshold.
+other threads' CPU clocks and stacks (to name a GIL holder). The interval is half the
+threshold, shorter for small thresholds (see `watchdog_interval`).
 
 It also drives the lag probe's pings. For loops whose bare callbacks are not timed (uvloop)
 it watches the loop thread's system call: out of epoll while no timed step runs means an
@@ -47,7 +43,14 @@ MIN_INTERVAL = 0.001
 
 
 def watchdog_interval(threshold: float) -> float:
-    return max(MIN_INTERVAL, threshold / 4)
+    """Half the threshold, less for thresholds near the interpreter's switch interval.
+
+    A loop thread running Python code hands the GIL to a waiting thread only after the switch
+    interval (5 ms by default), so a sample of a CPU-bound step lands up to one interval plus
+    one switch interval after the step began; that must come before the step reaches twice
+    the threshold. Polls are not free (they are the watchdog's whole cost), hence not shorter.
+    """
+    return max(MIN_INTERVAL, min(threshold / 2, threshold - sys.getswitchinterval()))
 
 
 class Watchdog:
@@ -142,7 +145,9 @@ class Watchdog:
                 self._sample(state, start, now, frames)
         snapshot = causes.snapshot_threads(now, {s.thread_id: s.native_id for s in states})
         for state in states:
-            busy = self.busy(state)
+            # Only a running step needs this reading as its baseline; a ctypes call is the
+            # dearest part of an idle poll.
+            busy = self.busy(state) if state.running_step() else None
             if busy is not None:
                 snapshot.busy[state.thread_id] = busy
         previous = self.snapshots[-1] if self.snapshots else None
