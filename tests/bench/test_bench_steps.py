@@ -54,21 +54,25 @@ def test_steps_table_for_one_configuration_parses(valgrind: str) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "steps: instructions per step (callgrind, N=200, N=0 subtracted)"
-    assert re.fullmatch(r"configuration\s+instr/step\s+vs plain\s+vs aiodebug", lines[2])
+    header = next(line for line in lines if line.startswith("configuration"))
+    assert re.fullmatch(r"configuration\s+main/step\s+vs plain\s+vs aiodebug\s+all/step", header)
     rows = [line for line in lines if line.startswith("loopwatch asyncio")]
     assert len(rows) == 1
-    match = re.fullmatch(r"loopwatch asyncio\s+([\d,]+)\s+-\s+-", rows[0])
+    match = re.fullmatch(r"loopwatch asyncio\s+([\d,]+)\s+-\s+-\s+([\d,]+)", rows[0])
     assert match is not None, rows[0]
+    main_thread, all_threads = (int(group.replace(",", "")) for group in match.groups())
     # A step of the event loop is thousands of instructions; zero would mean N was ignored.
-    assert int(match.group(1).replace(",", "")) > 1_000
-    assert "target: loopwatch adds at most 2,000 instructions per step over plain" in lines
+    assert main_thread > 1_000
+    assert all_threads >= main_thread
+    target = "target: loopwatch adds at most 2,000 instructions per step over plain (main thread)"
+    assert target in lines
     assert re.fullmatch(r"\s+asyncio\s+-\s+not measured", lines[-2])
 
 
 def test_table_compares_within_each_loop_and_judges_the_target() -> None:
     """Differences are taken against the same loop's plain and aiodebug rows; over 2,000 fails."""
     suite = run.SUITES["steps"]
-    measured = {
+    main_thread = {
         "plain asyncio": 20_000.0,
         "aiodebug asyncio": 21_500.0,
         "loopwatch asyncio": 21_900.0,
@@ -76,6 +80,8 @@ def test_table_compares_within_each_loop_and_judges_the_target() -> None:
         "aiodebug uvloop": 9_100.0,
         "loopwatch uvloop": 11_500.0,
     }
+    # All threads add the watchdog's polls: never what the target is judged on.
+    measured = {name: run.Counts(count, count + 5_000) for name, count in main_thread.items()}
     rows, verdicts = run.compare(suite, measured)
 
     by_name = {row.config.name: row for row in rows}
@@ -86,15 +92,19 @@ def test_table_compares_within_each_loop_and_judges_the_target() -> None:
         ("uvloop", 2_500.0, False),
     ]
     table = run.render(suite, 20_000, rows, verdicts)
-    assert re.search(r"^loopwatch asyncio\s+21,900\s+\+1,900\s+\+400$", table, re.MULTILINE)
+    assert re.search(r"^loopwatch asyncio\s+21,900\s+\+1,900\s+\+400\s+26,900$", table, re.M)
     assert re.search(r"^\s+asyncio\s+\+1,900\s+PASS$", table, re.MULTILINE)
     assert re.search(r"^\s+uvloop\s+\+2,500\s+FAIL$", table, re.MULTILINE)
 
 
-def test_callgrind_summary_is_read_from_its_collected_line() -> None:
-    """The instruction count comes from callgrind's "Collected :" summary line."""
+def test_callgrind_counts_are_read_from_its_summary_lines() -> None:
+    """Totals come from callgrind's "Collected :" line, a thread's from its file's summary."""
     stderr = "==41== Callgrind, a call-graph generating cache profiler\n==41== \n"
     stderr += "==41== Events    : Ir\n==41== Collected : 139349694\n==41== \n"
     assert run.parse_collected(stderr) == 139_349_694
+    thread_file = "version: 1\ncmd:  python x.py\npart: 1\nthread: 1\nsummary: 139782746\n"
+    assert run.parse_thread_summary(thread_file) == 139_782_746
     with pytest.raises(run.BenchError):
         run.parse_collected("==41== ERROR SUMMARY: 0 errors\n")
+    with pytest.raises(run.BenchError):
+        run.parse_thread_summary("thread: 1\n")
