@@ -334,6 +334,8 @@ class LoopwatchRun:
             self._written.append(f"report written to {self._shown(settings.report)}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return
         stalled = [w for w in self.watches.values() if w.threshold is not None and w.stalls]
         count = sum(len(w.stalls) for w in stalled)
         parts = [
