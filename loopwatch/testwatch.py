@@ -165,6 +165,9 @@ def growth_text(grown: list[Growth], baseline: str, tolerance: Tolerance, watch:
     return "\n".join(lines)
 
 
+_NO_LINE = {"file": None, "line": None, "function": None, "code": None}
+
+
 def write_report(path: Path, threshold: float, watches: dict[str, TestWatch]) -> None:
     """The CI artifact: per test, stall count, worst duration and blocking lines."""
     tests = {}
@@ -190,9 +193,6 @@ def write_report(path: Path, threshold: float, watches: dict[str, TestWatch]) ->
     text = json.dumps({"threshold": threshold, "tests": tests}, indent=2, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")
-
-
-_NO_LINE = {"file": None, "line": None, "function": None, "code": None}
 
 
 def _rounded(value: float | None) -> float | None:
