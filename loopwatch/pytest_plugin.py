@@ -129,6 +129,10 @@ class LoopwatchRun:
         """Install (again, if a test uninstalled loopwatch itself) and listen."""
         monitor = api.current_monitor()
         if monitor is not None and monitor is self.monitor:
+            if monitor.threshold != self.floor:
+                # The program under test installed with its own (e.g. the LOOPWATCH setting,
+                # at the middleware's first event): in a test run, pytest's options decide.
+                monitor.set_threshold(self.floor)
             return monitor
         self._detach()
         if monitor is None:

@@ -177,3 +177,19 @@ def test_importing_the_plugin_has_no_side_effects(pytester: pytest.Pytester) -> 
     result = pytester.run(sys.executable, "check.py", timeout=60)
     assert result.ret == 0, result.stderr.str()
     assert result.outlines == ["clean"]
+
+
+def test_program_installing_its_own_threshold_does_not_change_the_run(project: Project) -> None:
+    """A test whose code installs loopwatch with another threshold leaves the run's in force."""
+    project.tests(
+        """
+import loopwatch
+
+def test_installs_with_its_own_threshold():
+    loopwatch.install(threshold=5)
+"""
+        + BLOCKS
+    )
+    result = project.run("--loopwatch-threshold=0.05")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*_ test_blocks _*"])
