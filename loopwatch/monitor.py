@@ -19,6 +19,7 @@ from typing import Any
 from loopwatch import causes, integrations, stacks
 from loopwatch.buffer import RecordBuffer
 from loopwatch.context import NO_REQUEST, RequestState, in_flight
+from loopwatch.hops import HopLedger
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import LoopState, Sample
 from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactoryPatch
@@ -43,6 +44,7 @@ class Monitor:
         self.loops: dict[Any, LoopState] = {}
         self.active = False
         self.gc_pauses = causes.GcPauses()
+        self.hops = HopLedger()
         self.watchdog = Watchdog(self, interval=threshold / 2)
         self._core_patches = PatchSet(
             [
@@ -244,6 +246,7 @@ class Monitor:
         self.sinks.record(record)
 
     def request_finished(self, state: RequestState) -> None:
+        self.hops.request_finished(state, self.sinks)
         self.sinks.request_end(state)
 
 

@@ -1,0 +1,426 @@
+"""Hidden serialization: every `sync_to_async` hop made while serving a request, and who made it.
+
+    >>> for view in loopwatch.hops.summary():
+    ...     print(view.view, view.per_request, [m.name for m in view.makers])
+    shop.views.Cart 3.0 ['shop.middleware.Audit', 'QuerySet.get() on shop.Cart']
+
+Under ASGI Django runs each synchronous piece in a thread: each hook of a `MiddlewareMixin`
+middleware, a sync view, every ORM `a`-method (`aget()` is `sync_to_async(get)`), template
+rendering. The thread-sensitive ones of a request all run one after the other in that request's
+single thread, so each hop costs a thread switch and waits for the hops before it (the guide's
+"Mixing Sync + Async Code").
+
+Two reversible patches on asgiref's `SyncToAsync`:
+- `__call__` (on the loop): names who made the hop and notes when it was asked for;
+- `thread_handler` (in the worker thread): notes when the sync function starts, so the time a
+  thread-sensitive call waited in the queue is known.
+A request keeps its hops; when it ends they go to the sinks (`Sink.on_hop`, under the request's
+final view, because middleware hops happen before the URL is resolved) and to this summary.
+
+Django's ASGI handler makes two hops of its own in every request whatever the project does
+(`request_started` receivers, `response.close()`); they are left out, so a fully async stack
+counts zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from loopwatch import stacks
+from loopwatch.context import RequestState, current_request
+from loopwatch.patches import Patch, Reversible
+
+if TYPE_CHECKING:
+    from loopwatch.monitor import Monitor
+    from loopwatch.sinks import Sinks
+
+# Per request: distinct hop makers kept, and hop waits kept for the metrics (the rest of the
+# hops still count, with their wait unknown).
+MAX_MAKERS_PER_REQUEST = 16
+MAX_WAITS_PER_REQUEST = 256
+# Per view in the summary.
+MAX_MAKERS_PER_VIEW = 20
+MAX_VIEWS = 1000
+
+OVERFLOW = "(other)"
+
+# Frames that only pass the hop along: the hop is made by the first frame above them.
+_RELAY_MODULES = ("asgiref.", "django.dispatch.")
+_DJANGO_HANDLER = "django.core.handlers.asgi"
+_DJANGO_EXCEPTION_WRAPPER = "django.core.handlers.exception"
+
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Maker:
+    """Who made a hop: `kind` is middleware, view, orm or other."""
+
+    kind: str
+    name: str
+    where: str | None = None  # file:line of the user's code that asked for it, when known
+
+
+class _Ticket:
+    """One hop on its way to a thread: who asked, when, and whether it has started."""
+
+    __slots__ = ("asked", "maker", "started", "state", "thread_sensitive")
+
+    def __init__(
+        self, state: RequestState, maker: Maker, asked: float, thread_sensitive: bool
+    ) -> None:
+        self.state = state
+        self.maker = maker
+        self.asked = asked
+        self.thread_sensitive = thread_sensitive
+        self.started = False
+
+
+_pending: ContextVar[_Ticket | None] = ContextVar("loopwatch_pending_hop", default=None)
+
+
+def hop_patches(monitor: Monitor) -> list[Reversible]:
+    """The two `SyncToAsync` patches; none when asgiref is not installed."""
+    try:
+        from asgiref.sync import SyncToAsync
+    except ImportError:
+        return []
+    return [
+        Patch(SyncToAsync, "__call__", wrap=lambda original: _asking(monitor, original)),
+        Patch(SyncToAsync, "thread_handler", wrap=lambda original: _starting(monitor, original)),
+    ]
+
+
+AsyncCall = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def _asking(monitor: Monitor, original: AsyncCall) -> AsyncCall:
+    async def __call__(converter: Any, *args: Any, **kwargs: Any) -> Any:
+        state = current_request.get()
+        if state is None or state.finished or not monitor.active:
+            return await original(converter, *args, **kwargs)
+        maker = hop_maker(converter.func, state.view, sys._getframe(1))
+        if maker is None:
+            return await original(converter, *args, **kwargs)
+        sensitive = bool(getattr(converter, "_thread_sensitive", False))
+        token = _pending.set(_Ticket(state, maker, time.perf_counter(), sensitive))
+        try:
+            return await original(converter, *args, **kwargs)
+        finally:
+            # asgiref copies context changes back after the hop; the token still matches.
+            with contextlib.suppress(ValueError):
+                _pending.reset(token)
+
+    return __call__
+
+
+def _starting(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any]:
+    def thread_handler(converter: Any, *args: Any, **kwargs: Any) -> Any:
+        # The last positional argument is the sync call itself; asgiref runs it inside the
+        # context copied from the caller, so wrapped, it can read the caller's ticket.
+        if monitor.active and args and callable(args[-1]):
+            args = (*args[:-1], _Started(args[-1]))
+        return original(converter, *args, **kwargs)
+
+    return thread_handler
+
+
+class _Started:
+    """Calls the sync function, first noting that its hop has started (in the worker thread)."""
+
+    __slots__ = ("child",)
+
+    def __init__(self, child: Callable[[], Any]) -> None:
+        self.child = child
+
+    def __call__(self) -> Any:
+        ticket = _pending.get()
+        if ticket is not None and not ticket.started:
+            ticket.started = True
+            wait = time.perf_counter() - ticket.asked if ticket.thread_sensitive else None
+            _count(ticket.state, ticket.maker, wait)
+        return self.child()
+
+
+def _count(state: RequestState, maker: Maker, wait: float | None) -> None:
+    with _lock:
+        if state.finished:
+            return
+        state.hops += 1
+        makers = state.hop_makers
+        if maker not in makers and len(makers) >= MAX_MAKERS_PER_REQUEST:
+            maker = Maker("other", OVERFLOW)
+        makers[maker] = makers.get(maker, 0) + 1
+        if wait is not None and len(state.hop_waits) < MAX_WAITS_PER_REQUEST:
+            state.hop_waits.append(wait)
+
+
+# -- who made it -------------------------------------------------------------------------------
+
+
+def hop_maker(func: Any, view: str, frame: FrameType | None) -> Maker | None:
+    """Name the maker of a hop to `func`, asked for by `frame`; None for Django's own hops."""
+    caller = _caller(frame)
+    if caller is not None and caller.f_globals.get("__name__") == _DJANGO_HANDLER:
+        return None
+    target = func.func if isinstance(func, functools.partial) else func
+    owner = getattr(target, "__self__", None)
+    if _is_handlers_own(target, owner):
+        return None
+    if owner is not None and callable(getattr(owner, "get_response", None)):
+        return Maker("middleware", _dotted(type(owner)))
+    wrapped = getattr(target, "__wrapped__", None)
+    if wrapped is not None and getattr(target, "__module__", "") == _DJANGO_EXCEPTION_WRAPPER:
+        # A sync-only middleware adapted as a whole: Django wraps it in
+        # convert_exception_to_response() and hops once for it and everything below it.
+        return Maker("middleware", _middleware_name(wrapped))
+    if _is_view(target, view):
+        return Maker("view", view)
+    where = _user_where(caller)
+    orm = _orm_name(owner, target)
+    if orm is not None:
+        return Maker("orm", orm, where)
+    return Maker("other", _dotted(target), where)
+
+
+def _is_handlers_own(target: Any, owner: Any) -> bool:
+    """`response.close()` and the request_started/finished receivers: in every request.
+
+    (The frame check above cannot see them when asgiref is reached through `asyncio.gather`,
+    as `Signal.asend` does.)
+    """
+    if "django.core.signals" not in sys.modules:
+        return False
+    from django.core.signals import request_finished, request_started
+    from django.http import HttpResponseBase
+
+    if isinstance(owner, HttpResponseBase):
+        return getattr(target, "__name__", "") == "close"
+    if getattr(target, "__module__", "") != "django.dispatch.dispatcher":
+        return False
+    cells = getattr(target, "__closure__", None) or ()
+    return any(
+        cell.cell_contents is request_started or cell.cell_contents is request_finished
+        for cell in cells
+        if cell.cell_contents is not None
+    )
+
+
+def _caller(frame: FrameType | None) -> FrameType | None:
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_RELAY_MODULES):
+        frame = frame.f_back
+    return frame
+
+
+def _user_where(frame: FrameType | None) -> str | None:
+    depth = 0
+    while frame is not None and depth < stacks.MAX_DEPTH:
+        code = frame.f_code
+        if stacks.is_user_file(code.co_filename):
+            return f"{stacks.display_path(code.co_filename)}:{frame.f_lineno}"
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
+def _is_view(target: Any, view: str) -> bool:
+    while target is not None:
+        if getattr(target, "view_class", None) is not None or _dotted(target) == view:
+            return True
+        target = getattr(target, "__wrapped__", None)  # e.g. ATOMIC_REQUESTS' atomic()
+    return False
+
+
+def _orm_name(owner: Any, target: Any) -> str | None:
+    if owner is None or "django.db.models" not in sys.modules:
+        return None
+    from django.db.models import Manager, Model, QuerySet
+
+    method = getattr(target, "__name__", "?")
+    if isinstance(owner, QuerySet | Manager):
+        model = owner.model
+        label = model._meta.label if model is not None else "?"
+        return f"QuerySet.{method}() on {label}"
+    if isinstance(owner, Model):
+        return f"{owner._meta.label}.{method}()"
+    return None
+
+
+def _middleware_name(middleware: Any) -> str:
+    if callable(getattr(middleware, "get_response", None)) or not hasattr(
+        middleware, "__qualname__"
+    ):
+        return _dotted(type(middleware))
+    # A function middleware is a closure made by its factory: name the factory.
+    return _dotted(middleware).split(".<locals>", 1)[0]
+
+
+def _dotted(obj: Any) -> str:
+    module = getattr(obj, "__module__", None)
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if name is None:
+        return repr(obj)[:80]
+    if not module or module == "builtins":
+        return str(name)
+    return f"{module}.{name}"
+
+
+# -- per view ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MakerShare:
+    """One maker's part in a view's hops."""
+
+    maker: Maker
+    per_request: float
+    advice: str
+
+    @property
+    def kind(self) -> str:
+        return self.maker.kind
+
+    @property
+    def name(self) -> str:
+        return self.maker.name
+
+    @property
+    def where(self) -> str | None:
+        return self.maker.where
+
+
+@dataclass(frozen=True, slots=True)
+class ViewHops:
+    """A view's hops since detection started: `per_request` over `requests` served."""
+
+    view: str
+    requests: int
+    hops: int
+    per_request: float
+    makers: tuple[MakerShare, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "view": self.view,
+            "requests": self.requests,
+            "hops": self.hops,
+            "hops_per_request": round(self.per_request, 3),
+            "makers": [
+                {
+                    "kind": share.kind,
+                    "name": share.name,
+                    "where": share.where,
+                    "per_request": round(share.per_request, 3),
+                    "advice": share.advice,
+                }
+                for share in self.makers
+            ],
+        }
+
+
+class _ViewTally:
+    __slots__ = ("hops", "makers", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.hops = 0
+        self.makers: Counter[Maker] = Counter()
+
+
+class HopLedger:
+    """Hops per view, from every finished request; feeds the sinks' `on_hop` as well."""
+
+    def __init__(self) -> None:
+        self._views: dict[str, _ViewTally] = {}
+        self._lock = threading.Lock()
+
+    def request_finished(self, state: RequestState, sinks: Sinks) -> None:
+        with _lock:
+            hops, waits, makers = state.hops, list(state.hop_waits), dict(state.hop_makers)
+        view = state.view
+        for wait in waits:
+            sinks.hop(view, wait)
+        for _ in range(hops - len(waits)):
+            sinks.hop(view, None)
+        with self._lock:
+            tally = self._views.get(view)
+            if tally is None:
+                if len(self._views) >= MAX_VIEWS:
+                    return
+                tally = self._views[view] = _ViewTally()
+            tally.requests += 1
+            tally.hops += hops
+            for maker, count in makers.items():
+                if maker not in tally.makers and len(tally.makers) >= MAX_MAKERS_PER_VIEW:
+                    maker = Maker("other", OVERFLOW)
+                tally.makers[maker] += count
+
+    def summary(self) -> list[ViewHops]:
+        """Views that made any hop, most hops per request first."""
+        with self._lock:
+            rows = [
+                (view, t.requests, t.hops, t.makers.most_common())
+                for view, t in self._views.items()
+                if t.hops
+            ]
+        found = [
+            ViewHops(
+                view=view,
+                requests=requests,
+                hops=hops,
+                per_request=hops / requests,
+                makers=tuple(
+                    MakerShare(maker, count / requests, advice(maker)) for maker, count in makers
+                ),
+            )
+            for view, requests, hops, makers in rows
+        ]
+        return sorted(found, key=lambda v: v.per_request, reverse=True)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+
+
+def advice(maker: Maker) -> str:
+    """What to do about a maker's hops, in one sentence."""
+    at = f" at {maker.where}" if maker.where else ""
+    if maker.kind == "middleware":
+        return (
+            f"{maker.name} is a synchronous middleware: every request hops to a thread for "
+            "it. Make it async-capable (async_capable = True with an async __acall__) or "
+            "remove it from MIDDLEWARE."
+        )
+    if maker.kind == "view":
+        return (
+            "The view is synchronous, so Django runs it in a thread: write its handlers "
+            "as async def."
+        )
+    if maker.kind == "orm":
+        return (
+            f"{maker.name}{at}: each ORM a-method is one hop to the request's database "
+            "thread; fetch what the view needs in fewer queries (select_related, values(), "
+            "one query instead of several)."
+        )
+    return (
+        f"sync_to_async({maker.name}){at}: each call waits for the request's one sync "
+        "thread; do the sync work in one call, or use an async library."
+    )
+
+
+def summary() -> list[ViewHops]:
+    """Per view: requests, hops per request and who made them (empty when not installed)."""
+    from loopwatch import api
+
+    monitor = api.current_monitor()
+    return monitor.hops.summary() if monitor is not None else []
