@@ -4,6 +4,7 @@
     >>> buffer.append(record)
     >>> buffer.recent()        # newest first
     >>> buffer.groups()        # one row per (kind, view, blocking line): count, worst
+    >>> buffer.for_request(7)  # what one request (RequestState.id 7) caused
 
 Both are bounded: the ring by `maxlen`, the groups by `max_groups` (least recently seen group
 evicted), so a flood of stalls or of distinct lines cannot grow memory.
@@ -75,6 +76,11 @@ class RecordBuffer:
     def recent(self) -> list[Record]:
         with self._lock:
             return list(reversed(self._records))
+
+    def for_request(self, request_id: int) -> list[Record]:
+        """The retained records of one request, oldest first (a scan: for pages, not hot paths)."""
+        with self._lock:
+            return [record for record in self._records if record.request_id == request_id]
 
     def groups(self) -> list[Group]:
         """Worst first."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import platform
+import sys
 import threading
 import time
 from collections import deque
@@ -29,6 +30,7 @@ OTHER_THREAD_SHARE = 0.5
 GC_SHARE = 0.5
 MAX_THREADS = 32
 
+_LINUX = sys.platform.startswith("linux")
 _FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 # epoll_wait / epoll_pwait / epoll_pwait2: where an idle loop thread sits.
 _EPOLL = {"x86_64": {232, 281, 441}, "aarch64": {22, 441}}.get(platform.machine(), set())
@@ -42,10 +44,24 @@ def is_polling(syscall: int | None) -> bool | None:
 
 
 def thread_cpu(ident: int) -> float | None:
-    """CPU seconds used so far by the thread with `threading.get_ident()` value `ident`."""
+    """CPU seconds used so far by the thread with `threading.get_ident()` value `ident`.
+
+    Never `time.pthread_getcpuclockid(ident)`: for a thread that has exited since its ident
+    was read (a ThreadingHTTPServer request thread, say), glibc reads freed memory and the
+    process dies of SIGSEGV. The clock is built from the kernel thread id instead, which for
+    a dead thread only makes `clock_gettime` fail with EINVAL.
+    """
+    native_id = next((t.native_id for t in threading.enumerate() if t.ident == ident), None)
+    return _native_thread_cpu(native_id)
+
+
+def _native_thread_cpu(native_id: int | None) -> float | None:
+    if native_id is None or not _LINUX:
+        return None
     try:
-        return time.clock_gettime(time.pthread_getcpuclockid(ident))
-    except (OSError, AttributeError, OverflowError):
+        # Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), as glibc computes it.
+        return time.clock_gettime((~native_id << 3) | 6)
+    except (OSError, OverflowError):
         return None
 
 
@@ -74,7 +90,7 @@ def other_threads_cpu(loop_ident: int) -> list[ThreadCpu]:
         ident = thread.ident
         if ident is None or ident in (loop_ident, me):
             continue
-        cpu = thread_cpu(ident)
+        cpu = _native_thread_cpu(thread.native_id)
         if cpu is not None:
             readings.append(ThreadCpu(ident, thread.name, cpu))
     return readings

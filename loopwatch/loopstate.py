@@ -66,6 +66,8 @@ class LoopState:
         self.thread_id = threading.get_ident()
         self.native_id = threading.get_native_id()
         self.thread_name = threading.current_thread().name
+        # Steps at or over this take the slow path: the monitor's threshold, or 0 while a
+        # StepTally is open (set only by the monitor; the stall test itself is the monitor's).
         self.threshold = threshold
         # Stock asyncio times every callback (Handle._run); uvloop only task steps, so there
         # the lag probe and the watchdog have to catch blocking bare callbacks.

@@ -14,6 +14,9 @@ import asyncio
 import gc
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from loopwatch import causes, integrations, stacks
@@ -26,6 +29,7 @@ from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactor
 from loopwatch.records import CodeLine, HeldBy, Record, StallRecord
 from loopwatch.sinks import Sinks
 from loopwatch.steps import make_task_factory, make_timed_run
+from loopwatch.tally import StepTally
 from loopwatch.watchdog import Watchdog
 
 logger = logging.getLogger("loopwatch")
@@ -43,6 +47,7 @@ class Monitor:
         self.sinks = Sinks()
         self.loops: dict[Any, LoopState] = {}
         self.active = False
+        self.tally: StepTally | None = None
         self.gc_pauses = causes.GcPauses()
         self.hops = HopLedger()
         self.watchdog = Watchdog(self, interval=threshold / 2)
@@ -94,8 +99,36 @@ class Monitor:
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         self.watchdog.interval = max(threshold / 2, 0.001)
+        self._apply_step_floor()
+
+    # -- tallying every step (the pytest plugin's baseline) ----------------------------------
+
+    @contextmanager
+    def tallying(self) -> Iterator[StepTally]:
+        """Add up every timed step on every watched loop until the block ends (one at a time).
+
+        While it is open each step takes the slow path; the fast path is untouched otherwise.
+        """
+        with self._lock:
+            if self.tally is not None:
+                raise RuntimeError("loopwatch: a step tally is already open")
+            tally = self.tally = StepTally()
+        self._apply_step_floor()
+        try:
+            yield tally
+        finally:
+            with self._lock:
+                self.tally = None
+            self._apply_step_floor()
+
+    def _step_floor(self) -> float:
+        """Steps at or over this leave the fast path: the threshold, or 0 while tallying."""
+        return 0.0 if self.tally is not None else self.threshold
+
+    def _apply_step_floor(self) -> None:
+        floor = self._step_floor()
         for state in list(self.loops.values()):
-            state.threshold = threshold
+            state.threshold = floor
 
     # -- loops -------------------------------------------------------------------------------
 
@@ -106,7 +139,7 @@ class Monitor:
         with self._lock:
             state = self.loops.get(loop)
             if state is None:
-                state = LoopState(loop, self.threshold, times_callbacks=True)
+                state = LoopState(loop, self._step_floor(), times_callbacks=True)
                 self._start_probe(state)
                 self.loops[loop] = state
         return state
@@ -125,7 +158,7 @@ class Monitor:
             state = self.loops.get(loop)
             if state is not None:
                 return state
-            state = LoopState(loop, self.threshold, times_callbacks=False)
+            state = LoopState(loop, self._step_floor(), times_callbacks=False)
             factory_patch = TaskFactoryPatch(
                 loop, lambda previous: make_task_factory(state, self, previous)
             )
@@ -157,8 +190,17 @@ class Monitor:
         end: float,
         request: RequestState | None,
     ) -> None:
-        """A timed step held the loop for at least the threshold (runs on the loop thread)."""
+        """A timed step reached the loop's slow-step floor (runs on the loop thread).
+
+        That floor is the threshold, or 0 while a tally is open: then every step comes here.
+        """
         try:
+            tally = self.tally
+            if tally is not None:
+                if tally.add(end - start):
+                    tally.worst_line = _step_user_line(step)
+                if end - start < self.threshold:
+                    return
             state.last_stall_end = end
             sample = state.sample if state.sample and state.sample.step_start == start else None
             stack = sample.stack if sample else _end_of_step_stack(step)
@@ -184,7 +226,7 @@ class Monitor:
             # busy; the midpoint halves the error of either bound.
             lower = max(state.last_idle_seen, state.last_activity)
             begin = (min(lower, busy_since) + busy_since) / 2
-            if now - begin >= state.threshold:
+            if now - begin >= self.threshold:
                 stack = sample.stack
                 self._record_stall(state, sample, stack, begin, now, None, source="lag")
         except Exception:
@@ -228,6 +270,7 @@ class Monitor:
             view=request.view if request is not None else NO_REQUEST,
             method=request.method if request is not None else None,
             path=request.path if request is not None else None,
+            request_id=request.id if request is not None else None,
             blocking_line=blocking,
             stack=stack,
             duration=duration,
@@ -262,9 +305,36 @@ def _end_of_step_stack(step: Any) -> tuple[CodeLine, ...]:
                 return ()
             return (stacks.code_line(code.co_filename, code.co_firstlineno, code.co_name),)
         coro = task.get_coro()
+    chain = _await_chain(coro)
+    return stacks.capture(chain[-1] if chain else None)
+
+
+def _step_user_line(step: Any) -> CodeLine | None:
+    """Where a step's own code stopped: the innermost user frame of its task's await chain.
+
+    A suspended coroutine's frame has no `f_back`, so the chain is walked, not the stack.
+    """
+    coro = step  # uvloop: the task's coroutine itself
+    callback = getattr(step, "_callback", None)
+    if callback is not None:
+        task = getattr(callback, "__self__", None)
+        if not isinstance(task, asyncio.Task):
+            return stacks.user_line(_end_of_step_stack(step))  # a bare callback: its code
+        coro = task.get_coro()
+    for frame in reversed(_await_chain(coro)):
+        code = frame.f_code
+        if stacks.is_user_file(code.co_filename):
+            return stacks.code_line(code.co_filename, frame.f_lineno or 0, code.co_name)
+    return None
+
+
+def _await_chain(coro: Any) -> list[FrameType]:
+    """Frames of a suspended coroutine and of everything it awaits, outermost first."""
     coro = getattr(coro, "_coro", coro)  # a TimedCoroutine's inner coroutine
-    frame = None
+    frames = []
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or frame
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return stacks.capture(frame)
+    return frames

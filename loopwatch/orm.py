@@ -57,6 +57,7 @@ def _record(
             view=state.view if state is not None else NO_REQUEST,
             method=state.method if state is not None else None,
             path=state.path if state is not None else None,
+            request_id=state.id if state is not None else None,
             blocking_line=stacks.user_line(stack),
             stack=stack,
             outcome="raised" if outcome == "raised" else "allowed",

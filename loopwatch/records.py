@@ -72,6 +72,9 @@ class Record:
     stack: tuple[CodeLine, ...] = ()
     at: _dt.datetime = field(default_factory=_utc_now)
     id: int = field(default_factory=next_record_id)
+    # `RequestState.id` of the request being served, None outside any request: lets the
+    # debug toolbar panel (and a reader of stalls.json) pick out one request's records.
+    request_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -71,6 +71,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     base_url = f"http://{args.host}:{args.port}"
     python = sys.executable
+    # A DJANGO_SETTINGS_MODULE left in the shell for another project must not leak in here.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "demo_site.settings"
     subprocess.run([python, str(MANAGE), "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True)
 
     # The server gets its own session so that Ctrl-C reaches only this script, which then stops

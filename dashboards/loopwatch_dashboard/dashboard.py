@@ -74,8 +74,12 @@ def _label_variable(name: str, label: str, query: str) -> dashboard_builders.Que
     )
 
 
+# Where data links send the browser; the demo site's address until the user types theirs.
+DEFAULT_SITE = "http://127.0.0.1:8000"
+
+
 def variables() -> list[Builder[VariableModel]]:
-    """Data source, then job, instance and view, each narrowed by the one before."""
+    """Data source, then job, instance and view, each narrowed by the one before; the site."""
     datasource = (
         dashboard_builders.DatasourceVariable("datasource").label("Data Source").type("prometheus")
     )
@@ -89,7 +93,13 @@ def variables() -> list[Builder[VariableModel]]:
         "View",
         f'label_values({q.REQUEST_LOOP}_count{{job=~"$job", instance=~"$instance"}}, view)',
     )
-    return [datasource, job, instance, view]
+    site = (
+        dashboard_builders.TextBoxVariable("site")
+        .label("Site URL")
+        .description("Base URL of the Django site: links open its /loopwatch/ page.")
+        .default_value(DEFAULT_SITE)
+    )
+    return [datasource, job, instance, view, site]
 
 
 def build() -> dashboard_builders.Dashboard:

@@ -36,6 +36,11 @@ SECONDS = "s"
 RATIO = "percentunit"
 COUNT = "short"
 
+# The site's base URL, picked by the user (a textbox variable): data links open its
+# /loopwatch/ page. Exemplar points link to their own instance instead (see the data source's
+# exemplarTraceIdDestinations in grafana/provisioning/datasources/loopwatch.yml).
+SITE = "${site}"
+
 HOW_TO_FIND_THE_LINE = (
     "Open /loopwatch/ on that instance (or /loopwatch/stalls.json): each stall names "
     "its view, its duration and the blocking line with its stack."
@@ -116,19 +121,28 @@ def _timeseries(
 
 
 def stalls_per_second() -> timeseries.Panel:
-    """Stalls per second, one line per view."""
-    return _timeseries(
-        "Stalls per second by view",
-        "How often each view held the event loop for at least the loopwatch THRESHOLD. "
-        "While one view stalls, every other request on that worker waits. "
-        "Red: the view stalls more than once every 10 s. " + HOW_TO_FIND_THE_LINE + " "
-        "Typical fixes: the async ORM (aget, afirst, acount, async for) instead of the "
-        "sync ORM; asyncio.sleep instead of time.sleep; httpx.AsyncClient instead of "
-        "requests/urllib; sync_to_async (or a plain sync view) for file I/O and CPU work.",
-        PER_SECOND,
-        orange=0.01,
-        red=0.1,
-    ).with_target(_query(q.rate_by(q.STALLS, "view"), "{{view}}"))
+    """Stalls per second, one line per view; a click opens the view's stalls on the site."""
+    view_page = (
+        dashboard_builders.DashboardLink("Stalls of ${__field.labels.view} on /loopwatch/")
+        .url(f"{SITE}/loopwatch/?view=${{__field.labels.view:percentencode}}")
+        .target_blank(True)
+    )
+    return (
+        _timeseries(
+            "Stalls per second by view",
+            "How often each view held the event loop for at least the loopwatch THRESHOLD. "
+            "While one view stalls, every other request on that worker waits. "
+            "Red: the view stalls more than once every 10 s. " + HOW_TO_FIND_THE_LINE + " "
+            "Typical fixes: the async ORM (aget, afirst, acount, async for) instead of the "
+            "sync ORM; asyncio.sleep instead of time.sleep; httpx.AsyncClient instead of "
+            "requests/urllib; sync_to_async (or a plain sync view) for file I/O and CPU work.",
+            PER_SECOND,
+            orange=0.01,
+            red=0.1,
+        )
+        .with_target(_query(q.rate_by(q.STALLS, "view"), "{{view}}"))
+        .data_links([view_page])
+    )
 
 
 def stall_durations() -> heatmap.Panel:
@@ -140,7 +154,11 @@ def stall_durations() -> heatmap.Panel:
             "How long each stall held the loop, all selected views together (darker cells: "
             "more stalls of that length). Stalls in the top rows are the ones users notice: "
             "every request on the worker waited that long. Red (many stalls above 100 ms): "
-            "the worst views table names the views. " + HOW_TO_FIND_THE_LINE
+            "the worst views table names the views. " + HOW_TO_FIND_THE_LINE + " Each "
+            "exemplar point is one recent stall: its stall_id link opens that stall on the "
+            "instance's /loopwatch/ page (single-process servers only: prometheus_client "
+            "keeps no exemplars in multiprocess mode; there, click a line in 'Stalls per "
+            "second by view' for the view's stalls)."
         )
         .datasource(DATASOURCE)
         .unit(SECONDS)
@@ -164,7 +182,10 @@ def stall_durations() -> heatmap.Panel:
             _query(
                 f"sum by (le) ({q.rate(q.STALL_DURATION + '_bucket')})",
                 "{{le}}",
-            ).format(PromQueryFormat.HEATMAP)
+            )
+            .format(PromQueryFormat.HEATMAP)
+            # Each observation carries the stall's record id (label stall_id) as an exemplar.
+            .exemplar(True)
         )
         .height(8)
         .span(12)

@@ -58,6 +58,8 @@ class PrometheusServer:
     workdir: Path
     config_text: str
     port: int = 0
+    # More command-line flags, e.g. ("--enable-feature=exemplar-storage",).
+    extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -104,6 +106,7 @@ class PrometheusServer:
             f"--web.console.libraries={self.workdir / 'console_libraries'}",
             f"--web.local-assets={self.workdir / 'web'}",
             "--log.level=warn",
+            *self.extra_args,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -31,7 +31,8 @@ def demo_env(db_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["DEMO_SITE_DB"] = str(db_path)
     env["LOOPWATCH_TOKEN"] = TOKEN
-    env.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
+    # The suite's own settings (pytest-django) are in the environment: the demo uses its own.
+    env["DJANGO_SETTINGS_MODULE"] = "demo_site.settings"
     return env
 
 
@@ -57,7 +58,9 @@ class DemoServer:
     log: Path
 
     def request(self, method: str, path: str) -> httpx.Response:
-        return httpx.request(method, self.base_url + path, timeout=30)
+        """``method`` on ``path``, carrying loopwatch's bearer token as the driver does."""
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        return httpx.request(method, self.base_url + path, headers=headers, timeout=30)
 
     def get(self, path: str) -> httpx.Response:
         return self.request("GET", path)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("sleep/", views.SleepView.as_view()),
     path("cpu/", views.CpuView.as_view()),
     path("stream/", views.StreamView.as_view()),
+    path("urllib/", views.UrllibView.as_view()),
     path("orm/sync/", views.SyncOrmView.as_view()),
     path("orm/async/", views.AsyncOrmView.as_view()),
     path("sync/", views.sync_view),

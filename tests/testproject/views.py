@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import urllib.request
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -28,13 +30,23 @@ class SleepView(View):
     async def get(self, request: HttpRequest) -> HttpResponse:
         seconds = float(request.GET.get("s", "0.12"))
         time.sleep(seconds)  # SLEEP_LINE
-        return HttpResponse("slept")
+        return HttpResponse(f"slept in {os.getpid()}")
 
 
 class CpuView(View):
     async def get(self, request: HttpRequest) -> HttpResponse:
         burn(float(request.GET.get("s", "0.12")))
         return HttpResponse("burned")
+
+
+class UrllibView(View):
+    """Calls a slow local peer whose address the test passes in (the test's own server)."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        port = int(request.GET["port"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:  # URLLIB_LINE
+            body = reply.read()
+        return HttpResponse(body)
 
 
 class StreamView(View):

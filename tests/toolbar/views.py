@@ -1,0 +1,62 @@
+"""HTML pages for the toolbar tests: the toolbar is inserted before `</body>`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from django.core.exceptions import SynchronousOnlyOperation
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import escape
+from django.views import View
+
+from tests.testproject.models import Item
+
+# With ?open=<panel id> the page opens that toolbar panel once the toolbar's script has run,
+# and copies the panel's text into #panel-text, outside the toolbar's shadow root, so that
+# `chromium --dump-dom` shows what the browser rendered.
+OPENER = """<script type="module">
+const panelId = %s;
+function root() {
+  const host = document.getElementById("djDebugRoot");
+  return host && (host.shadowRoot || host);
+}
+function open() {
+  const r = root();
+  const link = r && r.querySelector("#djDebugPanelList a." + panelId);
+  if (!link || !globalThis.djdt) { setTimeout(open, 20); return; }
+  r.querySelector("#djDebug").addEventListener("djdt.panel.render", () => {
+    const panel = r.querySelector("#" + panelId + " .djdt-scroll");
+    document.getElementById("panel-text").textContent = panel.innerText;
+  });
+  link.click();
+}
+open();
+</script>"""
+
+
+def page(title: str, request: HttpRequest) -> HttpResponse:
+    panel = request.GET.get("open", "")
+    opener = OPENER % f'"{escape(panel)}"' if panel.isidentifier() else ""
+    return HttpResponse(
+        f"<!doctype html><html><head><title>{escape(title)}</title></head>"
+        f'<body><h1>{escape(title)}</h1><pre id="panel-text"></pre>{opener}</body></html>'
+    )
+
+
+class BlockingPage(View):
+    """Blocks the loop, then trips Django's guard with a sync ORM call."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        time.sleep(float(request.GET.get("s", "0.15")))  # TOOLBAR_SLEEP_LINE
+        # Django raises; the page still renders, and loopwatch has recorded the call.
+        with contextlib.suppress(SynchronousOnlyOperation):
+            Item.objects.count()  # TOOLBAR_ORM_LINE
+        return page("blocking", request)
+
+
+class CalmPage(View):
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        await asyncio.sleep(0)
+        return page("calm", request)
