@@ -46,7 +46,7 @@ class LostExceptionView(View):
     """Starts a task that fails and never looks at it again."""
 
     async def get(self, request: HttpRequest) -> HttpResponse:
-        asyncio.create_task(charge(42))  # noqa: RUF006
+        asyncio.create_task(charge(42))
         return HttpResponse("charged")
 
 
