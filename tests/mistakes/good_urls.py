@@ -2,11 +2,12 @@
 
 from django.urls import path
 
+from tests.mistakes import code_views
 from tests.testproject import mistake_views as views
 
 urlpatterns = [
-    path("offloaded/", views.OffloadedView.as_view()),
-    path("template/", views.AsyncTemplateView.as_view()),
+    path("offloaded/", code_views.OffloadedView.as_view()),
+    path("template/", code_views.AsyncTemplateView.as_view()),
     path("awaited/", views.AwaitedView.as_view()),
     path("hops/", views.HopsView.as_view()),
     path("orm-hops/", views.OrmHopsView.as_view()),

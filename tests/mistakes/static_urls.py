@@ -2,11 +2,11 @@
 
 from django.urls import include, path
 
-from tests.testproject import mistake_views as views
+from tests.mistakes import code_views
 
 urlpatterns = [
-    path("template/", views.GuideTemplateView.as_view()),
-    path("detail/<int:pk>/", views.GuideDetailView.as_view()),
-    path("blocking/", views.BlockingCallsView.as_view()),
+    path("template/", code_views.GuideTemplateView.as_view()),
+    path("detail/<int:pk>/", code_views.GuideDetailView.as_view()),
+    path("blocking/", code_views.BlockingCallsView.as_view()),
     path("good/", include("tests.mistakes.good_urls")),
 ]

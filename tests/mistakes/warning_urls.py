@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from tests.testproject import mistake_views as views
+from tests.mistakes import code_views
 
-urlpatterns = [path("blocking/", views.BlockingCallsView.as_view())]
+urlpatterns = [path("blocking/", code_views.BlockingCallsView.as_view())]
