@@ -28,6 +28,7 @@ class Group:
     worst: float
     total: float
     latest: Record
+    delayed: int = 0  # other requests these stalls delayed, all-time like `count`
 
     @property
     def kind(self) -> str:
@@ -36,6 +37,10 @@ class Group:
     @property
     def view(self) -> str:
         return self.key[1]
+
+
+def _delayed(record: Record) -> int:
+    return int(getattr(record, "delayed_requests", 0) or 0)
 
 
 def _duration(record: Record) -> float:
@@ -63,13 +68,14 @@ class RecordBuffer:
             self._records.append(record)
             group = self._groups.get(key)
             if group is None:
-                self._groups[key] = Group(key, 1, duration, duration, record)
+                self._groups[key] = Group(key, 1, duration, duration, record, _delayed(record))
                 if len(self._groups) > self._max_groups:
                     self._groups.popitem(last=False)
             else:
                 group.count += 1
                 group.total += duration
                 group.worst = max(group.worst, duration)
+                group.delayed += _delayed(record)
                 group.latest = record
                 self._groups.move_to_end(key)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from loopwatch import api
 from loopwatch.conf import get_config
 from loopwatch.logsink import LogSink
 from loopwatch.metrics import get_exporter
+
+logger = logging.getLogger("loopwatch")
 
 
 def start_detection() -> Any:
@@ -23,4 +26,15 @@ def start_detection() -> Any:
         return None
     from loopwatch.metrics_server import start_metrics_server
 
-    return start_metrics_server(config)
+    try:
+        return start_metrics_server(config)
+    except OSError as error:
+        # Detection is running; only the separate port is missing. /loopwatch/metrics works.
+        logger.error(
+            "loopwatch: could not serve metrics on %s:%s (%s); detection runs, and "
+            "/loopwatch/metrics still answers",
+            config.metrics_address,
+            config.metrics_port,
+            error,
+        )
+        return None

@@ -148,6 +148,7 @@ class PageGroup:
     rows: list[Row] = field(default_factory=list)
     call_paths: list[CallPath] = field(default_factory=list)
     hidden_paths: int = 0  # distinct stacks beyond MAX_CALL_PATHS, left to stalls.json
+    delayed_total: int | None = None  # all-time, from the buffer's running totals
 
     @property
     def kind_label(self) -> str:
@@ -172,6 +173,8 @@ class PageGroup:
 
     @cached_property
     def delayed(self) -> int:
+        if self.delayed_total is not None:
+            return self.delayed_total
         return sum(row.delayed for row in self.rows)
 
     @cached_property
@@ -224,7 +227,13 @@ def build_groups(
         if wanted(group.kind, group.view):
             latest = group.latest
             page[group.key] = PageGroup(
-                group.kind, group.view, latest.blocking_line, group.count, group.worst, latest
+                group.kind,
+                group.view,
+                latest.blocking_line,
+                group.count,
+                group.worst,
+                latest,
+                delayed_total=group.delayed,
             )
     for record in records:  # newest first, so rows are too
         if not wanted(record.kind, record.view):

@@ -280,7 +280,6 @@ class LoopwatchRun:
         self.watches: dict[str, TestWatch] = {}
         self.grown: dict[str, list[Growth]] = {}
         self.unknown_to_baseline: list[str] = []
-        self._fixture_labels: list[str] = []
         self._teardown_mark = 0
         self._marker_error = ""
         self._written: list[str] = []
@@ -300,7 +299,6 @@ class LoopwatchRun:
                 self.baseline = Baseline.load(path) if path.exists() else Baseline()
             except BaselineError as exc:
                 raise pytest.UsageError(f"--loopwatch-baseline: {exc}") from None
-        self._ensure_installed()
 
     def _ensure_installed(self) -> Monitor:
         """Install (again, if a test uninstalled loopwatch itself) and listen."""
@@ -338,6 +336,10 @@ class LoopwatchRun:
             monitor.set_threshold(self._previous_threshold)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Installed only now, when every conftest has been imported: a framework set up there
+        # (Django's AppConfig.ready) has registered its integration, which install() applies.
+        if session.config.option.collectonly:
+            return
         # Detection runs at the smallest threshold any test asks for, fixed for the run: the
         # watchdog's pace follows the threshold, and a pace changed per test would only take
         # effect after the sleep in progress. Each test then keeps the stalls that reach its
@@ -348,7 +350,7 @@ class LoopwatchRun:
                 thresholds.append(_marker_threshold(item, self.settings.threshold))
         floor = min([t for t in thresholds if t is not None], default=self.settings.threshold)
         self.floor = min(floor, self.settings.threshold)
-        self._ensure_installed().set_threshold(self.floor)
+        self._ensure_installed()
 
     # -- one test --------------------------------------------------------------------------
 
@@ -479,7 +481,14 @@ class LoopwatchRun:
         if not grown:
             return ""
         self.grown[watch.nodeid] = grown
-        return _growth_text(grown, self.settings, watch)
+        return _growth_text(grown, self._shown(self.settings.baseline), self.settings, watch)
+
+    def _shown(self, path: Path | None) -> str:
+        """A path as the user gave it: relative to where pytest was started, when inside."""
+        if path is None:
+            return ""
+        root = self.config.invocation_params.dir
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
     def _add_section(self, item: pytest.Item, when: str, watch: TestWatch) -> None:
         text = self._stall_text(watch)
@@ -493,10 +502,10 @@ class LoopwatchRun:
         settings = self.settings
         if settings.baseline is not None and settings.update_baseline and self.baseline:
             self.baseline.save(settings.baseline)
-            self._written.append(f"baseline written to {settings.baseline}")
+            self._written.append(f"baseline written to {self._shown(settings.baseline)}")
         if settings.report is not None:
             write_report(settings.report, settings.threshold, self.watches)
-            self._written.append(f"report written to {settings.report}")
+            self._written.append(f"report written to {self._shown(settings.report)}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         stalled = [w for w in self.watches.values() if w.threshold is not None and w.stalls]
@@ -536,10 +545,10 @@ def _marker_threshold(item: pytest.Item, default: float) -> float | None:
     return float(value)
 
 
-def _growth_text(grown: list[Growth], settings: Settings, watch: TestWatch) -> str:
+def _growth_text(grown: list[Growth], shown: str, settings: Settings, watch: TestWatch) -> str:
     lines = [
         f"loopwatch: {' and '.join(g.what for g in grown)} grew beyond the baseline "
-        f"in {settings.baseline} (tolerance {settings.tolerance.describe()})"
+        f"in {shown} (tolerance {settings.tolerance.describe()})"
     ]
     for growth in grown:
         percent = f"{(growth.new / growth.old - 1) * 100:+.0f}%" if growth.old else "new"

@@ -192,27 +192,30 @@ def format_views_table(
 
 
 def format_report(
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | None,
     traffic: Mapping[str, ViewTraffic] | None = None,
     hops: Mapping[str, float] | None = None,
     checks: Sequence[str] = (),
 ) -> str:
-    """The whole report for one ``stalls.json`` document, as text ready to print."""
-    threshold = document.get("threshold")
-    records = list(document.get("stalls") or [])
+    """The whole report for one ``stalls.json`` document (None: it could not be read)."""
+    threshold = document.get("threshold") if document else None
+    records = list(document.get("stalls") or []) if document else []
     groups = group_records(records)
-    lines = [
-        f"loopwatch report: {len(records)} recent records"
-        f" (threshold {format_duration(threshold)}; stalls.json keeps the newest)",
-        "",
-    ]
+    if document is None:
+        header = "loopwatch report: stalls.json could not be read, so nothing below is from it"
+    else:
+        header = (
+            f"loopwatch report: {len(records)} recent records"
+            f" (threshold {format_duration(threshold)}; stalls.json keeps the newest)"
+        )
+    lines = [header, ""]
     if traffic:
         lines += [*format_views_table(traffic, groups, hops), ""]
     for kind in [*SECTIONS, *sorted({g.kind for g in groups} - set(SECTIONS))]:
         of_kind = [g for g in groups if g.kind == kind]
         if of_kind:
             lines += [*_section(kind, of_kind, threshold), ""]
-    if not groups:
+    if document is not None and not groups:
         lines += ["No stalls, no ORM calls on the loop, no lost coroutines or exceptions.", ""]
     if checks:
         title = "Static checks (manage.py check --tag loopwatch)"

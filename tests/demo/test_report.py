@@ -130,6 +130,15 @@ def test_empty_document_says_nothing_was_found() -> None:
     assert "threshold 50 ms" in report
 
 
+def test_unreadable_document_is_not_reported_as_clean() -> None:
+    """When stalls.json could not be read, the report says so and claims nothing was found."""
+    traffic = {GOOD: ViewTraffic("/good/async-get/", statuses=Counter({200: 1}))}
+    report = format_report(None, traffic=traffic)
+    assert "stalls.json could not be read" in report
+    assert "No stalls" not in report
+    assert GOOD in report
+
+
 def test_static_check_findings_are_listed() -> None:
     """Findings of manage.py check --tag loopwatch appear in their own section."""
     finding = "demo_site/shop/views/mistakes.py:99: (loopwatch.W001) awaits a sync get()"

@@ -19,8 +19,9 @@ from tests.testproject.models import Item
 OPENER = """<script type="module">
 const panelId = %s;
 function root() {
+  // Toolbar 7+ renders into a shadow root under #djDebugRoot; earlier ones into the page.
   const host = document.getElementById("djDebugRoot");
-  return host && (host.shadowRoot || host);
+  return host ? host.shadowRoot || host : document;
 }
 function open() {
   const r = root();
