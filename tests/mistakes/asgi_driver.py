@@ -23,7 +23,7 @@ def application() -> App:
     return LoopwatchMiddleware(ASGIHandler())
 
 
-def http_scope(path: str) -> dict[str, Any]:
+def http_scope(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -34,7 +34,7 @@ def http_scope(path: str) -> dict[str, Any]:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", b"127.0.0.1"), *(headers or [])],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
@@ -42,8 +42,17 @@ def http_scope(path: str) -> dict[str, Any]:
 
 async def get(app: App, path: str) -> int:
     """One GET as an ASGI server makes it, in its own task; returns the response status."""
+    status, _ = await fetch(app, path)
+    return status
+
+
+async def fetch(
+    app: App, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[int, bytes]:
+    """One GET as an ASGI server makes it, in its own task: the status and the body."""
     done = asyncio.Event()
     status = 0
+    body = bytearray()
     body_sent = False
 
     async def receive() -> Message:
@@ -58,8 +67,11 @@ async def get(app: App, path: str) -> int:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
-        elif message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                done.set()
 
-    await asyncio.get_running_loop().create_task(app(http_scope(path), receive, send))
-    return status
+    scope = http_scope(path, headers)
+    await asyncio.get_running_loop().create_task(app(scope, receive, send))
+    return status, bytes(body)

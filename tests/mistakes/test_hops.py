@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from loopwatch import hops
@@ -11,6 +12,7 @@ from loopwatch.monitor import Monitor
 from tests.mistakes import asgi_driver
 from tests.mistakes.conftest import marker_line, view
 from tests.mistakes.middleware import SYNC_MIDDLEWARE
+from tests.pages import htmltree
 
 pytestmark = pytest.mark.asyncio
 
@@ -105,3 +107,26 @@ async def test_other_sync_to_async_calls_are_named_with_their_line(watched: Moni
 async def test_summary_is_empty_when_not_installed() -> None:
     """Without loopwatch installed there is nothing to summarise."""
     assert hops.summary() == []
+
+
+@override_settings(MIDDLEWARE=SYNC_MIDDLEWARE)
+async def test_the_page_shows_hops_per_request_and_names_the_middleware(
+    watched: Monitor,
+) -> None:
+    """The loopwatch page says how often each view hops per request, who made it, what to do."""
+    app = asgi_driver.application()
+    for _ in range(REQUESTS):
+        assert await asgi_driver.get(app, "/mistakes/hops/") == 200
+    token = [(b"authorization", f"Bearer {settings.LOOPWATCH['TOKEN']}".encode())]
+    status, body = await asgi_driver.fetch(app, "/loopwatch/", token)
+    assert status == 200
+    section = htmltree.parse(body.decode()).by_id("hops")
+    assert section is not None
+    (row,) = section.find_all("div", cls="kind-hops")
+    assert row.find_all("a", cls="view")[0].text() == view("HopsView")
+    stats = row.find_all("span", cls="stats")[0].text()
+    hops_per_request = len(SYNC_MIDDLEWARE)  # one process_request hop each
+    assert stats == f"hops to a thread {hops_per_request} times per request · {REQUESTS} requests"
+    makers = row.find_all("li")
+    assert sorted(li.find_all("b")[0].text() for li in makers) == sorted(SYNC_MIDDLEWARE)
+    assert all("async_capable" in li.find_all("p", cls="hint")[0].text() for li in makers)
