@@ -2,7 +2,7 @@
 
 - `loopwatch.E001`: a `LOOPWATCH` key that is unknown or of the wrong type.
 - `loopwatch.W001`: the ASGI application is not wrapped in `LoopwatchMiddleware`.
-- `loopwatch.E002`, `W002`, `W003`: mistakes in the views' code (see `view_checks.py`).
+- `loopwatch.W002`, `W003`, `W004`: mistakes in the views' code (see `view_checks.py`).
 """
 
 from __future__ import annotations

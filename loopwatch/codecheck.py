@@ -212,10 +212,29 @@ def _sync_parent_awaited(node: ast.AST, view_class: type, owner: type) -> Any:
     for parent_class in mro[mro.index(owner) + 1 :]:
         if func.attr in vars(parent_class):
             parent = vars(parent_class)[func.attr]
-            if callable(parent) and not iscoroutinefunction(inspect.unwrap(parent)):
+            if (
+                callable(parent)
+                and not iscoroutinefunction(inspect.unwrap(parent))
+                and not _is_async_aware(parent)
+            ):
                 return parent
             return None
     return None
+
+
+def _is_async_aware(parent: Any) -> bool:
+    """`View.dispatch`, `options`, `http_method_not_allowed`: sync, but awaitable when async.
+
+    `dispatch` returns what the handler returns (a coroutine for async handlers) and the
+    other two wrap their response in a coroutine when the view is async, so the guide's
+    `await super().dispatch(...)` is right.
+    """
+    from django.views import View
+
+    return any(parent is vars(View).get(name) for name in _VIEW_PASS_THROUGH)
+
+
+_VIEW_PASS_THROUGH = ("dispatch", "options", "http_method_not_allowed")
 
 
 def _super_text(parent: Any) -> tuple[str, str]:

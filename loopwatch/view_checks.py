@@ -1,12 +1,14 @@
 """System checks on the views the URLconf reaches (`manage.py check --tag loopwatch`).
 
-- `loopwatch.E002` (error): an async handler awaits `super().get(...)` of a sync parent; this
-  fails on every request, so it is an error.
-- `loopwatch.W002`: a known blocking call inside an async function of a view.
-- `loopwatch.W003`: an async view the project can only serve through WSGI (no ASGI
+- `loopwatch.W002`: an async handler awaits `super().get(...)` of a sync parent (it fails with
+  TypeError on every request);
+- `loopwatch.W003`: a known blocking call inside an async function of a view;
+- `loopwatch.W004`: an async view the project can only serve through WSGI (no ASGI
   application): each request runs it in a new event loop of its own.
 
-Each message starts with the `file:line` of the finding; the hint says what to do.
+Each message starts with the `file:line` of the finding; the hint says what to do. All are
+warnings: Django runs these checks before `runserver` and `migrate` too, and a reading of the
+source, however careful, must not stop those (nor a demo that shows the mistakes on purpose).
 """
 
 from __future__ import annotations
@@ -35,13 +37,10 @@ def check_view_code(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
                 continue  # a base class shared by several views: once is enough
             seen.add(key)
             text = f"{finding.where}: {finding.message} (in {finding.function}, route '{route}')"
-            obj = urlwalk.dotted(target)
-            if finding.check == "super_await":
-                messages.append(checks.Error(text, hint=finding.hint, id="loopwatch.E002", obj=obj))
-            else:
-                messages.append(
-                    checks.Warning(text, hint=finding.hint, id="loopwatch.W002", obj=obj)
-                )
+            check_id = "loopwatch.W002" if finding.check == "super_await" else "loopwatch.W003"
+            messages.append(
+                checks.Warning(text, hint=finding.hint, id=check_id, obj=urlwalk.dotted(target))
+            )
     return messages
 
 
@@ -68,7 +67,7 @@ def check_wsgi_only(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
                     "Add asgi.py (application = LoopwatchMiddleware(get_asgi_application())) "
                     "and serve it with an ASGI server: uvicorn project.asgi:application"
                 ),
-                id="loopwatch.W003",
+                id="loopwatch.W004",
                 obj=name,
             )
         )

@@ -85,6 +85,16 @@ class OffloadedView(View):
         return HttpResponse(f"{len(listed)} {len(names)} {first} {count} {len(text)} {blocked}")
 
 
+class AsyncDispatchView(View):
+    """The guide's "Async dispatch()": right, View.dispatch returns the handler's coroutine."""
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return await super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return,misc]
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("dispatched")
+
+
 class AsyncTemplateView(TemplateView):
     """TemplateView used correctly from async code: the parent called without await."""
 

@@ -8,6 +8,7 @@ from tests.testproject import mistake_views as views
 urlpatterns = [
     path("offloaded/", code_views.OffloadedView.as_view()),
     path("template/", code_views.AsyncTemplateView.as_view()),
+    path("dispatch/", code_views.AsyncDispatchView.as_view()),
     path("awaited/", views.AwaitedView.as_view()),
     path("hops/", views.HopsView.as_view()),
     path("orm-hops/", views.OrmHopsView.as_view()),

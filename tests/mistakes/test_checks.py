@@ -57,20 +57,20 @@ def view_path(name: str) -> str:
 
 
 def test_each_mistake_is_found_with_its_id_view_and_line() -> None:
-    """Sync parents awaited are errors; each blocking call is a warning at its own line."""
+    """Each sync parent awaited and each blocking call is one warning at its own line."""
     blocking = code_view("BlockingCallsView")
     assert found(loopwatch_checks("tests.mistakes.static_urls")) == {
-        ("loopwatch.E002", code_view("GuideTemplateView"), at("SUPER_GET_LINE")),
-        ("loopwatch.E002", code_view("GuideDetailView"), at("SUPER_DETAIL_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_SLEEP_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_REQUESTS_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_URLOPEN_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_OPEN_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_SUBPROCESS_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_QS_FOR_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_QS_COMPREHENSION_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_QS_LIST_LINE")),
-        ("loopwatch.W002", blocking, at("BLOCK_QS_FIRST_LINE")),
+        ("loopwatch.W002", code_view("GuideTemplateView"), at("SUPER_GET_LINE")),
+        ("loopwatch.W002", code_view("GuideDetailView"), at("SUPER_DETAIL_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_SLEEP_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_REQUESTS_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_URLOPEN_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_OPEN_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_SUBPROCESS_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_QS_FOR_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_QS_COMPREHENSION_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_QS_LIST_LINE")),
+        ("loopwatch.W003", blocking, at("BLOCK_QS_FIRST_LINE")),
     }
 
 
@@ -90,14 +90,14 @@ def test_correct_views_produce_no_finding() -> None:
 
 @override_settings(WSGI_APPLICATION=WSGI_ONLY)
 def test_async_views_reachable_only_through_wsgi_are_found() -> None:
-    """With wsgi.py and no ASGI application, each async view (and no sync one) is W003."""
+    """With wsgi.py and no ASGI application, each async view (and no sync one) is W004."""
     wsgi_only = {
         (m.id, m.obj, str(m.msg).split(": ", 1)[0])
         for m in loopwatch_checks("tests.mistakes.good_urls")
     }
-    names = ["OffloadedView", "AsyncTemplateView", "AwaitedView", "HopsView", "OrmHopsView"]
-    names.append("ListHopView")
-    assert wsgi_only == {("loopwatch.W003", view_path(name), class_line(name)) for name in names}
+    names = ["OffloadedView", "AsyncTemplateView", "AsyncDispatchView", "AwaitedView"]
+    names += ["HopsView", "OrmHopsView", "ListHopView"]
+    assert wsgi_only == {("loopwatch.W004", view_path(name), class_line(name)) for name in names}
 
 
 @override_settings(WSGI_APPLICATION="tests.testproject.wsgi.application")
@@ -106,11 +106,13 @@ def test_no_wsgi_finding_when_an_asgi_application_exists() -> None:
     assert loopwatch_checks("tests.mistakes.good_urls") == []
 
 
-def run_check_command(urlconf: str) -> subprocess.CompletedProcess[str]:
+def run_check_command(urlconf: str, bad_setting: bool) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["DJANGO_SETTINGS_MODULE"] = "tests.mistakes.check_settings"
     env["LOOPWATCH_CHECK_URLCONF"] = urlconf
+    if bad_setting:
+        env["LOOPWATCH_CHECK_BAD_SETTING"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "django", "check", "--tag", "loopwatch"],
         cwd=ROOT,
@@ -122,17 +124,19 @@ def run_check_command(urlconf: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("urlconf", "code", "shown"),
+    ("urlconf", "bad_setting", "code", "shown"),
     [
-        ("tests.mistakes.static_urls", 1, ["loopwatch.E002", "loopwatch.W002"]),
-        ("tests.mistakes.warning_urls", 0, ["loopwatch.W002", at("BLOCK_SLEEP_LINE")]),
-        ("tests.mistakes.good_urls", 0, ["System check identified no issues"]),
+        ("tests.mistakes.static_urls", False, 0, ["loopwatch.W002", at("SUPER_GET_LINE")]),
+        ("tests.mistakes.static_urls", True, 1, ["loopwatch.E001", "loopwatch.W003"]),
+        ("tests.mistakes.good_urls", False, 0, ["System check identified no issues"]),
     ],
-    ids=["errors", "warnings-only", "good"],
+    ids=["warnings", "warnings-and-an-error", "good"],
 )
-def test_check_command_fails_only_on_errors(urlconf: str, code: int, shown: list[str]) -> None:
-    """`check --tag loopwatch` exits 1 when there is an error, 0 for warnings only."""
-    result = run_check_command(urlconf)
+def test_check_command_fails_only_on_errors(
+    urlconf: str, bad_setting: bool, code: int, shown: list[str]
+) -> None:
+    """`check --tag loopwatch` exits 0 with only warnings, 1 as soon as there is an error."""
+    result = run_check_command(urlconf, bad_setting)
     output = result.stdout + result.stderr
     assert result.returncode == code, output
     for text in shown:
