@@ -5,7 +5,9 @@
 
 MODE is `plain` (Django alone, loopwatch neither in INSTALLED_APPS nor started), `loopwatch`
 (the test project's ASGI stack with LoopwatchMiddleware started by a lifespan startup, as under
-uvicorn: every default hook on) or `tracking` (the same with TRACK_UNAWAITED). Each process
+uvicorn: every default hook on), `core` (the same without the Common Mistakes hooks of
+`loopwatch.mistakes`: what those cost by default) or `tracking` (`loopwatch` with
+TRACK_UNAWAITED). Each process
 serves WARMUP requests to /fast/ first, then N more, one at a time, in-process (no sockets);
 the N=0 run is subtracted, so start-up and warm-up cancel out.
 
@@ -30,7 +32,7 @@ REQUESTS = 400
 TIME_SCALE = 100.0
 THRESHOLD = 0.1
 PATH = "/fast/"
-MODES = ("plain", "loopwatch", "tracking")
+MODES = ("plain", "core", "loopwatch", "tracking")
 
 
 def build_app(mode: str) -> Any:
@@ -50,6 +52,11 @@ def build_app(mode: str) -> Any:
     settings.configure(**values)
     django.setup(set_prefix=False)
     from django.core.handlers.asgi import ASGIHandler
+
+    if mode == "core":
+        from loopwatch import integrations
+
+        integrations.unregister("mistakes")
 
     if mode == "plain":
         return ASGIHandler()
@@ -83,11 +90,18 @@ async def serve(mode: str, n: int) -> None:
 
 def check_on(mode: str) -> None:
     """Refuse to measure a configuration that is not the one asked for."""
+    from asgiref.sync import SyncToAsync
+
     import loopwatch
 
     depth = sys.get_coroutine_origin_tracking_depth()
-    if not loopwatch.is_installed() or (depth > 0) != (mode == "tracking"):
-        raise SystemExit(f"{mode}: installed={loopwatch.is_installed()}, origin depth={depth}")
+    hooked = SyncToAsync.__call__.__module__ == "loopwatch.hops"
+    if (
+        not loopwatch.is_installed()
+        or (depth > 0) != (mode == "tracking")
+        or hooked != (mode != "core")
+    ):
+        raise SystemExit(f"{mode}: installed={loopwatch.is_installed()}, {depth=}, {hooked=}")
 
 
 def run(mode: str, n: int) -> None:
@@ -125,7 +139,9 @@ def main() -> None:
     print(f"instructions per request to {PATH} ({REQUESTS} requests, stock asyncio)")
     for mode in MODES:
         print(f"  {mode:10} {per_request[mode]:>12,.0f}  {per_request[mode] / plain:.3f}x plain")
+    hooks = per_request["loopwatch"] / per_request["core"]
     extra = per_request["tracking"] / per_request["loopwatch"]
+    print(f"  the Common Mistakes hooks: {hooks:.3f}x loopwatch without them")
     print(f"  TRACK_UNAWAITED: {extra:.3f}x loopwatch's default")
 
 

@@ -199,21 +199,46 @@ def _is_handlers_own(target: Any, owner: Any) -> bool:
     (The frame check above cannot see them when asgiref is reached through `asyncio.gather`,
     as `Signal.asend` does.)
     """
-    if "django.core.signals" not in sys.modules:
+    django = _django_objects()
+    if django is None:
         return False
-    from django.core.signals import request_finished, request_started
-    from django.http import HttpResponseBase
-
-    if isinstance(owner, HttpResponseBase):
+    if isinstance(owner, django.response_class):
         return getattr(target, "__name__", "") == "close"
     if getattr(target, "__module__", "") != "django.dispatch.dispatcher":
         return False
-    cells = getattr(target, "__closure__", None) or ()
-    return any(
-        cell.cell_contents is request_started or cell.cell_contents is request_finished
-        for cell in cells
-        if cell.cell_contents is not None
-    )
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if any(value is signal for signal in django.request_signals):
+            return True
+    return False
+
+
+class _Django:
+    """The Django classes and signals hop naming compares against (looked up once)."""
+
+    def __init__(self) -> None:
+        from django.core.signals import request_finished, request_started
+        from django.db.models import Manager, Model, QuerySet
+        from django.http import HttpResponseBase
+
+        self.request_signals = (request_started, request_finished)
+        self.response_class = HttpResponseBase
+        self.queryset_classes = (QuerySet, Manager)
+        self.model_class = Model
+
+
+_django: _Django | None = None
+
+
+def _django_objects() -> _Django | None:
+    """Django's objects once Django is loaded; None before (hops are then never Django's)."""
+    global _django
+    if _django is None and "django.db.models" in sys.modules:
+        _django = _Django()
+    return _django
 
 
 def _caller(frame: FrameType | None) -> FrameType | None:
@@ -242,16 +267,15 @@ def _is_view(target: Any, view: str) -> bool:
 
 
 def _orm_name(owner: Any, target: Any) -> str | None:
-    if owner is None or "django.db.models" not in sys.modules:
+    django = _django_objects()
+    if owner is None or django is None:
         return None
-    from django.db.models import Manager, Model, QuerySet
-
     method = getattr(target, "__name__", "?")
-    if isinstance(owner, QuerySet | Manager):
+    if isinstance(owner, django.queryset_classes):
         model = owner.model
         label = model._meta.label if model is not None else "?"
         return f"QuerySet.{method}() on {label}"
-    if isinstance(owner, Model):
+    if isinstance(owner, django.model_class):
         return f"{owner._meta.label}.{method}()"
     return None
 
