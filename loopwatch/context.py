@@ -53,8 +53,10 @@ class RequestState:
         self.loop_time = 0.0  # time this request's own steps held the loop
         self.wait_time = 0.0  # time it waited while other requests' steps held the loop
         self.hops = 0  # sync_to_async hops made while serving it
-        self.hop_makers: dict[Maker, int] = {}  # who made them (bounded, see hops.py)
-        self.hop_waits: list[float] = []  # queue wait of each thread-sensitive hop (bounded)
+        # Who made them, and each thread-sensitive hop's queue wait (bounded, see hops.py);
+        # None until the first hop.
+        self.hop_makers: dict[Maker, int] | None = None
+        self.hop_waits: list[float] | None = None
         self.finished = False
 
     def __repr__(self) -> str:

@@ -10,12 +10,12 @@ rendering. The thread-sensitive ones of a request all run one after the other in
 single thread, so each hop costs a thread switch and waits for the hops before it (the guide's
 "Mixing Sync + Async Code").
 
-Two reversible patches on asgiref's `SyncToAsync`:
-- `__call__` (on the loop): names who made the hop and notes when it was asked for;
-- `thread_handler` (in the worker thread): notes when the sync function starts, so the time a
-  thread-sensitive call waited in the queue is known.
-A request keeps its hops; when it ends they go to the sinks (`Sink.on_hop`, under the request's
-final view, because middleware hops happen before the URL is resolved) and to this summary.
+One reversible patch, on asgiref's `SyncToAsync.__call__`: when it is called while a request
+is served, it names who made the hop and hands asgiref a copy of the converter whose sync
+function first notes, in the worker thread, when it started, so the time a thread-sensitive
+call waited in the queue is known. A request keeps its hops; when it ends they go to the sinks
+(`Sink.on_hop`, under the request's final view, because middleware hops happen before the URL
+is resolved) and to this summary.
 
 Django's ASGI handler makes two hops of its own in every request whatever the project does
 (`request_started` receivers, `response.close()`); they are left out, so a fully async stack
@@ -24,14 +24,12 @@ counts zero.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -71,40 +69,18 @@ class Maker:
     where: str | None = None  # file:line of the user's code that asked for it, when known
 
 
-class _Ticket:
-    """One hop on its way to a thread: who asked, when, and whether it has started."""
-
-    __slots__ = ("asked", "maker", "started", "state", "thread_sensitive")
-
-    def __init__(
-        self, state: RequestState, maker: Maker, asked: float, thread_sensitive: bool
-    ) -> None:
-        self.state = state
-        self.maker = maker
-        self.asked = asked
-        self.thread_sensitive = thread_sensitive
-        self.started = False
-
-
-_pending: ContextVar[_Ticket | None] = ContextVar("loopwatch_pending_hop", default=None)
-
-
 def hop_patches(monitor: Monitor) -> list[Reversible]:
-    """The two `SyncToAsync` patches; none when asgiref is not installed."""
+    """The `SyncToAsync.__call__` patch; none when asgiref is not installed."""
     try:
         from asgiref.sync import SyncToAsync
     except ImportError:
         return []
-    return [
-        Patch(SyncToAsync, "__call__", wrap=lambda original: _asking(monitor, original)),
-        Patch(SyncToAsync, "thread_handler", wrap=lambda original: _starting(monitor, original)),
-    ]
+    return [Patch(SyncToAsync, "__call__", wrap=lambda original: _asking(monitor, original))]
 
 
-AsyncCall = Callable[..., Coroutine[Any, Any, Any]]
-
-
-def _asking(monitor: Monitor, original: AsyncCall) -> AsyncCall:
+def _asking(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any]:
+    # Stays an `async def`: Django and asgiref tell sync from async by the code flag (a
+    # `@sync_to_async` handler on a view must still look async).
     async def __call__(converter: Any, *args: Any, **kwargs: Any) -> Any:
         state = current_request.get()
         if state is None or state.finished or not monitor.active:
@@ -112,44 +88,35 @@ def _asking(monitor: Monitor, original: AsyncCall) -> AsyncCall:
         maker = hop_maker(converter.func, state.view, sys._getframe(1))
         if maker is None:
             return await original(converter, *args, **kwargs)
+        # The same converter, calling the sync function through _Started: asgiref runs that
+        # in the worker thread, so the moment the hop starts is known there.
         sensitive = bool(getattr(converter, "_thread_sensitive", False))
-        token = _pending.set(_Ticket(state, maker, time.perf_counter(), sensitive))
-        try:
-            return await original(converter, *args, **kwargs)
-        finally:
-            # asgiref copies context changes back after the hop; the token still matches.
-            with contextlib.suppress(ValueError):
-                _pending.reset(token)
+        timed = object.__new__(type(converter))
+        timed.__dict__.update(converter.__dict__)
+        timed.func = _Started(converter.func, state, maker, sensitive)
+        return await original(timed, *args, **kwargs)
 
     return __call__
 
 
-def _starting(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any]:
-    def thread_handler(converter: Any, *args: Any, **kwargs: Any) -> Any:
-        # The last positional argument is the sync call itself; asgiref runs it inside the
-        # context copied from the caller, so wrapped, it can read the caller's ticket.
-        if monitor.active and args and callable(args[-1]):
-            args = (*args[:-1], _Started(args[-1]))
-        return original(converter, *args, **kwargs)
-
-    return thread_handler
-
-
 class _Started:
-    """Calls the sync function, first noting that its hop has started (in the worker thread)."""
+    """Calls the sync function in its thread, first counting the hop and its queue wait."""
 
-    __slots__ = ("child",)
+    __slots__ = ("asked", "func", "maker", "state", "thread_sensitive")
 
-    def __init__(self, child: Callable[[], Any]) -> None:
-        self.child = child
+    def __init__(
+        self, func: Callable[..., Any], state: RequestState, maker: Maker, thread_sensitive: bool
+    ) -> None:
+        self.func = func
+        self.state = state
+        self.maker = maker
+        self.thread_sensitive = thread_sensitive
+        self.asked = time.perf_counter()
 
-    def __call__(self) -> Any:
-        ticket = _pending.get()
-        if ticket is not None and not ticket.started:
-            ticket.started = True
-            wait = time.perf_counter() - ticket.asked if ticket.thread_sensitive else None
-            _count(ticket.state, ticket.maker, wait)
-        return self.child()
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        wait = time.perf_counter() - self.asked if self.thread_sensitive else None
+        _count(self.state, self.maker, wait)
+        return self.func(*args, **kwargs)
 
 
 def _count(state: RequestState, maker: Maker, wait: float | None) -> None:
@@ -157,12 +124,15 @@ def _count(state: RequestState, maker: Maker, wait: float | None) -> None:
         if state.finished:
             return
         state.hops += 1
-        makers = state.hop_makers
+        # Made on the first hop: most requests never hop, and pay nothing for these.
+        makers = state.hop_makers if state.hop_makers is not None else {}
+        waits = state.hop_waits if state.hop_waits is not None else []
+        state.hop_makers, state.hop_waits = makers, waits
         if maker not in makers and len(makers) >= MAX_MAKERS_PER_REQUEST:
             maker = Maker("other", OVERFLOW)
         makers[maker] = makers.get(maker, 0) + 1
-        if wait is not None and len(state.hop_waits) < MAX_WAITS_PER_REQUEST:
-            state.hop_waits.append(wait)
+        if wait is not None and len(waits) < MAX_WAITS_PER_REQUEST:
+            waits.append(wait)
 
 
 # -- who made it -------------------------------------------------------------------------------
@@ -211,7 +181,7 @@ def _is_handlers_own(target: Any, owner: Any) -> bool:
             value = cell.cell_contents
         except ValueError:  # an empty cell
             continue
-        if any(value is signal for signal in django.request_signals):
+        if value is django.request_started or value is django.request_finished:
             return True
     return False
 
@@ -224,7 +194,8 @@ class _Django:
         from django.db.models import Manager, Model, QuerySet
         from django.http import HttpResponseBase
 
-        self.request_signals = (request_started, request_finished)
+        self.request_started = request_started
+        self.request_finished = request_finished
         self.response_class = HttpResponseBase
         self.queryset_classes = (QuerySet, Manager)
         self.model_class = Model
@@ -369,9 +340,11 @@ class HopLedger:
         self._lock = threading.Lock()
 
     def request_finished(self, state: RequestState, sinks: Sinks) -> None:
-        with _lock:
-            hops, waits, makers = state.hops, list(state.hop_waits), dict(state.hop_makers)
         view = state.view
+        with _lock:  # hops may still be counted from a worker thread
+            hops = state.hops
+            waits = list(state.hop_waits) if state.hop_waits else []
+            makers = dict(state.hop_makers) if state.hop_makers else {}
         for wait in waits:
             sinks.hop(view, wait)
         for _ in range(hops - len(waits)):
@@ -383,6 +356,8 @@ class HopLedger:
                     return
                 tally = self._views[view] = _ViewTally()
             tally.requests += 1
+            if not hops:
+                return
             tally.hops += hops
             for maker, count in makers.items():
                 if maker not in tally.makers and len(tally.makers) >= MAX_MAKERS_PER_VIEW:

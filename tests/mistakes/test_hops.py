@@ -130,3 +130,17 @@ async def test_the_page_shows_hops_per_request_and_names_the_middleware(
     makers = row.find_all("li")
     assert sorted(li.find_all("b")[0].text() for li in makers) == sorted(SYNC_MIDDLEWARE)
     assert all("async_capable" in li.find_all("p", cls="hint")[0].text() for li in makers)
+
+
+async def test_sync_to_async_methods_still_look_async(watched: Monitor) -> None:
+    """With hop counting on, a `@sync_to_async` method is still a coroutine function."""
+    from asgiref.sync import iscoroutinefunction, sync_to_async
+
+    class Report:
+        @sync_to_async
+        def total(self) -> int:
+            return 3
+
+    assert iscoroutinefunction(Report.total)
+    assert iscoroutinefunction(Report().total)
+    assert await Report().total() == 3
