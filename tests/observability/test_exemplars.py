@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from tests.browser import chromium_command, keep_for_docs, screenshot
-from tests.dashboards.promserver import PrometheusServer, require_binary
-from tests.servers import Server
+from tests.dashboards.promserver import PrometheusServer
+from tests.servers import Server, require_binary
 
 from .conftest import AUTH, SLEEP_VIEW, at_line, poll, serve, source_line, stall_records
 
