@@ -129,29 +129,9 @@ def loaded_prometheus(
         demo.stop()
 
 
-# Panels whose metrics loopwatch does not produce yet: DESIGN.md names the metrics and
-# loopwatch.metrics defines them, but nothing on main feeds them (no sync_to_async hop
-# tracking calls Sinks.hop, no detector emits "unawaited" or "lost_exception" records).
-# strict: the day the data appears these cases fail, and the mark must go.
-NOT_PRODUCED_YET = {
-    "Thread hops per request by view": "loopwatch_thread_hops_total",
-    "sync_to_async queue wait p95 by view": "loopwatch_sync_to_async_wait_seconds",
-    "Forgotten awaits and lost task exceptions by view": (
-        "loopwatch_unawaited_coroutines_total and loopwatch_lost_exceptions_total"
-    ),
-}
-
-
 def panel_cases() -> list[Any]:
     model = json.loads((DASHBOARDS / "loopwatch.json").read_text(encoding="utf-8"))
-    cases = []
-    for panel in panels(model):
-        marks = []
-        if panel["title"] in NOT_PRODUCED_YET:
-            reason = f"loopwatch does not produce {NOT_PRODUCED_YET[panel['title']]} yet"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        cases.append(pytest.param(panel, id=panel["title"], marks=marks))
-    return cases
+    return [pytest.param(panel, id=panel["title"]) for panel in panels(model)]
 
 
 @pytest.mark.parametrize("panel", panel_cases())
