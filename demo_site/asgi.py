@@ -5,9 +5,11 @@ import os
 from django.core.asgi import get_asgi_application
 from django.urls import get_resolver
 
+from loopwatch.asgi import LoopwatchMiddleware
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
 
-application = get_asgi_application()
+application = LoopwatchMiddleware(get_asgi_application())
 
 # Django imports the URLconf, and with it every view module and what they import, on the first
 # request: on the event loop, where that import holds every request for ~100 ms. Import it now.

@@ -18,6 +18,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = [
     "demo_site.shop",
+    "loopwatch",
 ]
 
 # Django's stock middleware is MiddlewareMixin-based: under ASGI each of its sync hooks hops to

@@ -61,6 +61,10 @@ class RecordBuffer:
     def maxlen(self) -> int:
         return self._records.maxlen or 0
 
+    @property
+    def max_groups(self) -> int:
+        return self._max_groups
+
     def append(self, record: Record) -> None:
         key = record.group_key()
         duration = _duration(record)

@@ -13,23 +13,27 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from loopwatch import causes, integrations, stacks
+from loopwatch import causes, integrations, stacks, threadproc
 from loopwatch.buffer import RecordBuffer
 from loopwatch.context import NO_REQUEST, RequestState, in_flight
+from loopwatch.hops import HopLedger
 from loopwatch.lagprobe import LagProbe
-from loopwatch.loopstate import LoopState, Sample
+from loopwatch.loopstate import LoopState, Sample, ThreadCpu
 from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactoryPatch
 from loopwatch.records import CodeLine, HeldBy, Record, StallRecord
 from loopwatch.sinks import Sinks
+from loopwatch.stacks import RawStack
 from loopwatch.steps import make_task_factory, make_timed_run
 from loopwatch.tally import StepTally
-from loopwatch.watchdog import Watchdog
+from loopwatch.watchdog import Watchdog, watchdog_interval
 
 logger = logging.getLogger("loopwatch")
 
@@ -48,7 +52,8 @@ class Monitor:
         self.active = False
         self.tally: StepTally | None = None
         self.gc_pauses = causes.GcPauses()
-        self.watchdog = Watchdog(self, interval=threshold / 2)
+        self.hops = HopLedger()
+        self.watchdog = Watchdog(self, interval=watchdog_interval(threshold))
         self._core_patches = PatchSet(
             [
                 Patch(asyncio.events.Handle, "_run", wrap=make_timed_run(self)),
@@ -84,6 +89,8 @@ class Monitor:
         self._factory_patches.clear()
         self._integration_patches.restore()
         self._core_patches.restore()
+        for state in self.loops.values():
+            state.proc.close()
         self.loops.clear()
 
     def all_patches(self) -> list[Reversible]:
@@ -96,7 +103,7 @@ class Monitor:
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
-        self.watchdog.interval = max(threshold / 2, 0.001)
+        self.watchdog.interval = watchdog_interval(threshold)
         self._apply_step_floor()
 
     # -- tallying every step (the pytest plugin's baseline) ----------------------------------
@@ -176,6 +183,7 @@ class Monitor:
         with self._lock:
             if self.loops.get(state.loop) is state:
                 del self.loops[state.loop]
+                state.proc.close()
             self._factory_patches = [p for p in self._factory_patches if p.loop is not state.loop]
 
     # -- stalls ------------------------------------------------------------------------------
@@ -201,14 +209,74 @@ class Monitor:
                     return
             state.last_stall_end = end
             sample = state.sample if state.sample and state.sample.step_start == start else None
-            stack = sample.stack if sample else _end_of_step_stack(step)
+            if sample is None:
+                sample = self._gil_wait_sample(state, start)
+            stack = sample.stack if sample and sample.raw_stack else _end_of_step_stack(step)
             if sample is not None and sample.request is not None:
                 # Read mid-step: right even when the request ended within this very step.
                 request = sample.request
             self._record_stall(state, sample, stack, start, end, request, source="step")
             self.watchdog.ensure_running()
+            _own_work_done(state)
         except Exception:
             logger.exception("loopwatch: failed to record a stall of %.3fs", end - start)
+
+    def _gil_wait_sample(self, state: LoopState, start: float) -> Sample | None:
+        """No sample of a slow step: was the watchdog kept off the GIL too, by one thread?
+
+        When a thread holds the GIL in one long C call, the loop thread and the watchdog wait
+        for it alike; if the loop thread gets it back first, its step ends before the
+        watchdog could look. The watchdog's CPU snapshot from before the block still tells who
+        ran meanwhile; that thread's stack still shows the call it has just returned from.
+        """
+        before = self.watchdog.snapshot_before(start)
+        if before is None:
+            return None
+        after = causes.snapshot_threads(time.perf_counter(), {state.thread_id: state.native_id})
+        if after.wall - before.wall < self.threshold:
+            return None
+        holder = causes.gil_holder(before, after, state.thread_id, self.threshold)
+        if holder is None:
+            return None
+        frame = sys._current_frames().get(holder.ident)
+        return Sample(
+            step_start=start,
+            wall=before.wall,
+            raw_stack=(),
+            loop_cpu=None,
+            syscall=None,
+            other_threads=[holder],
+            other_raw_stacks={holder.ident: stacks.capture_raw(frame)},
+            gil_holder=holder,
+        )
+
+    def on_gil_wait(
+        self,
+        state: LoopState,
+        start: float,
+        end: float,
+        holder: ThreadCpu,
+        raw_stack: RawStack,
+        holder_stack: RawStack,
+    ) -> None:
+        """The loop thread waited for a GIL another thread held, between steps (watchdog)."""
+        try:
+            if state.last_stall_end >= start:
+                return  # a slow step already accounts for this hold
+            state.last_stall_end = end
+            sample = Sample(
+                step_start=-start,
+                wall=start,
+                raw_stack=raw_stack,
+                loop_cpu=None,
+                syscall=causes.FUTEX,
+                other_threads=[holder],
+                other_raw_stacks={holder.ident: holder_stack},
+                gil_holder=holder,
+            )
+            self._record_stall(state, sample, sample.stack, start, end, None, source="lag")
+        except Exception:
+            logger.exception("loopwatch: failed to record a wait for the GIL")
 
     def on_untimed_block_end(self, state: LoopState, now: float) -> None:
         """The loop answered a ping: if an untimed block was sampled, record it (uvloop)."""
@@ -222,11 +290,12 @@ class Monitor:
                 return  # a timed step already accounts for this time
             # The block began after the loop was last seen idle and before it was first seen
             # busy; the midpoint halves the error of either bound.
-            lower = max(state.last_idle_seen, state.last_activity)
+            lower = max(state.last_idle_seen, state.step_end)
             begin = (min(lower, busy_since) + busy_since) / 2
             if now - begin >= self.threshold:
                 stack = sample.stack
                 self._record_stall(state, sample, stack, begin, now, None, source="lag")
+                _own_work_done(state)
         except Exception:
             logger.exception("loopwatch: failed to record an untimed block")
 
@@ -244,22 +313,22 @@ class Monitor:
         others_end = {}
         if sample is not None:
             for reading in sample.other_threads:
-                cpu = causes.thread_cpu(reading.ident)
+                cpu = causes.native_thread_cpu(reading.native_id)
                 if cpu is not None:
                     others_end[reading.ident] = cpu
         cause, culprit = causes.classify(
             sample,
             start,
             end,
-            causes.thread_cpu(state.thread_id),
+            causes.native_thread_cpu(state.native_id),
             self.gc_pauses.overlap(start, end),
             others_end,
+            _busy(state),
         )
         held_by = None
         blocking = stacks.user_line(stack)
         if cause == "gil" and culprit is not None and sample is not None:
-            culprit_stack = sample.other_stacks.get(culprit.ident, ())
-            held_by = HeldBy(culprit.name, stacks.user_line(culprit_stack))
+            held_by = HeldBy(culprit.name, stacks.user_line(sample.other_stack(culprit.ident)))
             blocking = None  # the loop thread only waited: its own line is not to blame
         victims = in_flight.others(request)
         for victim in victims:
@@ -287,7 +356,20 @@ class Monitor:
         self.sinks.record(record)
 
     def request_finished(self, state: RequestState) -> None:
+        self.hops.request_finished(state, self.sinks)
         self.sinks.request_end(state)
+
+
+def _busy(state: LoopState) -> float | None:
+    busy = threadproc.thread_busy(state.native_id)
+    return busy + state.gil_lent if busy is not None else None
+
+
+def _own_work_done(state: LoopState) -> None:
+    """Recording a stall runs on the loop thread (reading source lines the first time can take
+    milliseconds); under uvloop the watchdog would see that as an untimed block of its own.
+    Nothing up to now is to be recorded again."""
+    state.last_stall_end = max(state.last_stall_end, time.perf_counter())
 
 
 def _end_of_step_stack(step: Any) -> tuple[CodeLine, ...]:

@@ -14,30 +14,19 @@ Importing this module has no side effects and does not import Django.
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from loopwatch import api
-from loopwatch.baseline import (
-    DEFAULT_ABSOLUTE,
-    DEFAULT_RELATIVE,
-    Baseline,
-    BaselineError,
-    Growth,
-    Measurement,
-    Tolerance,
-)
+from loopwatch.baseline import Baseline, BaselineError, Measurement
+from loopwatch.pytest_options import MARKER, Settings, add_options, marker_threshold, read_settings
 from loopwatch.records import Record
 from loopwatch.sinks import Sink
-from loopwatch.testwatch import TestWatch, failure_text, seconds
+from loopwatch.testwatch import TestWatch, failure_text, growth_text, seconds, write_report
 
 if TYPE_CHECKING:
     from loopwatch.monitor import Monitor
@@ -45,179 +34,16 @@ if TYPE_CHECKING:
 
 __all__ = ["TestWatch"]
 
-MARKER = (
-    "loopwatch(threshold=SECONDS): this test's own stall threshold; threshold=None turns "
-    "loopwatch off for it"
-)
-
-
-# -- options ---------------------------------------------------------------------------------
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("loopwatch", "loopwatch: fail tests that block the event loop")
-    group.addoption(
-        "--loopwatch-threshold",
-        dest="loopwatch_threshold",
-        metavar="SECONDS",
-        type=_cli(_positive_seconds),
-        default=None,
-        help="fail a test during which one loop step held the event loop for at least "
-        "SECONDS (turns loopwatch on; overrides ini loopwatch_threshold)",
-    )
-    group.addoption(
-        "--loopwatch-report",
-        dest="loopwatch_report",
-        metavar="PATH",
-        default=None,
-        help="write a JSON summary per test (stalls, worst, blocking lines) to PATH",
-    )
-    group.addoption(
-        "--loopwatch-baseline",
-        dest="loopwatch_baseline",
-        metavar="FILE",
-        default=None,
-        help="fail a test whose loop time or worst step grew beyond the tolerance over FILE",
-    )
-    group.addoption(
-        "--loopwatch-baseline-update",
-        dest="loopwatch_baseline_update",
-        action="store_true",
-        default=False,
-        help="record each test's loop time and worst step into the --loopwatch-baseline FILE "
-        "instead of comparing",
-    )
-    group.addoption(
-        "--loopwatch-tolerance",
-        dest="loopwatch_tolerance",
-        metavar="PERCENT",
-        type=_cli(_percent),
-        default=None,
-        # argparse expands help with %-formatting: a literal percent sign is doubled.
-        help="relative growth allowed over the baseline, e.g. 25%% "
-        f"(default {DEFAULT_RELATIVE * 100:g}%%)",
-    )
-    group.addoption(
-        "--loopwatch-tolerance-abs",
-        dest="loopwatch_tolerance_abs",
-        metavar="SECONDS",
-        type=_cli(_non_negative_seconds),
-        default=None,
-        help="absolute growth allowed over the baseline, in seconds "
-        f"(default {DEFAULT_ABSOLUTE}); a value must exceed both tolerances to fail",
-    )
-    parser.addini(
-        "loopwatch_threshold",
-        "stall threshold in seconds (turns loopwatch on; --loopwatch-threshold wins)",
-        default=None,
-    )
-    parser.addini("loopwatch_tolerance", "baseline: relative growth allowed", default=None)
-    parser.addini("loopwatch_tolerance_abs", "baseline: absolute growth allowed", default=None)
-
-
-def _cli(parse: Callable[[str], float]) -> Callable[[str], float]:
-    """argparse turns ArgumentTypeError into a usage error that names the option."""
-
-    def convert(text: str) -> float:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def _number(text: str, unit: str) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        raise ValueError(f"expected a number of {unit}, got {text!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number of {unit}, got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = _number(text, "seconds")
-    if value <= 0:
-        raise ValueError(f"expected a number of seconds > 0 (e.g. 0.05), got {text!r}")
-    return value
-
-
-def _non_negative_seconds(text: str) -> float:
-    value = _number(text, "seconds")
-    if value < 0:
-        raise ValueError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _percent(text: str) -> float:
-    """'25%' or '25' -> 0.25."""
-    value = _number(str(text).strip().removesuffix("%"), "percent")
-    if value < 0:
-        raise ValueError(f"expected a percentage >= 0 (e.g. 25%), got {text!r}")
-    return value / 100
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    threshold: float
-    report: Path | None
-    baseline: Path | None
-    update_baseline: bool
-    tolerance: Tolerance
-
-
-def _setting(config: pytest.Config, name: str, parse: Callable[[str], float]) -> float | None:
-    """The command line's value, else the ini file's; a bad ini value is a usage error."""
-    value = config.getoption(name)
-    if value is not None:
-        return float(value)
-    text = config.getini(name)
-    if text is None or str(text).strip() == "":
-        return None
-    try:
-        return parse(str(text))
-    except ValueError as exc:
-        raise pytest.UsageError(f"ini option {name}: {exc}") from None
-
-
-def read_settings(config: pytest.Config) -> Settings | None:
-    """None when loopwatch is off for this run (no threshold anywhere)."""
-    threshold = _setting(config, "loopwatch_threshold", _positive_seconds)
-    report = config.getoption("loopwatch_report")
-    baseline = config.getoption("loopwatch_baseline")
-    update = bool(config.getoption("loopwatch_baseline_update"))
-    if update and not baseline:
-        raise pytest.UsageError("--loopwatch-baseline-update needs --loopwatch-baseline=FILE")
-    if threshold is None:
-        if report or baseline:
-            option = "--loopwatch-report" if report else "--loopwatch-baseline"
-            raise pytest.UsageError(
-                f"{option} needs a threshold: --loopwatch-threshold=SECONDS "
-                "or ini loopwatch_threshold"
-            )
-        return None
-    relative = _setting(config, "loopwatch_tolerance", _percent)
-    absolute = _setting(config, "loopwatch_tolerance_abs", _non_negative_seconds)
-    root = config.invocation_params.dir
-    return Settings(
-        threshold=threshold,
-        report=root / report if report else None,
-        baseline=root / baseline if baseline else None,
-        update_baseline=update,
-        tolerance=Tolerance(
-            DEFAULT_RELATIVE if relative is None else relative,
-            DEFAULT_ABSOLUTE if absolute is None else absolute,
-        ),
-    )
+    add_options(parser)
 
 
 # -- switching on ----------------------------------------------------------------------------
 
 RUN_KEY = pytest.StashKey["LoopwatchRun"]()
 WATCH_KEY = pytest.StashKey[TestWatch]()
+MARKER_ERROR_KEY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -278,11 +104,9 @@ class LoopwatchRun:
         self.floor = settings.threshold  # lowered to the smallest marker's after collection
         self.baseline: Baseline | None = None
         self.watches: dict[str, TestWatch] = {}
-        self.grown: dict[str, list[Growth]] = {}
+        self.over_baseline: list[str] = []
         self.unknown_to_baseline: list[str] = []
-        self._fixture_labels: list[str] = []
         self._teardown_mark = 0
-        self._marker_error = ""
         self._written: list[str] = []
 
     # -- installation --------------------------------------------------------------------
@@ -300,12 +124,15 @@ class LoopwatchRun:
                 self.baseline = Baseline.load(path) if path.exists() else Baseline()
             except BaselineError as exc:
                 raise pytest.UsageError(f"--loopwatch-baseline: {exc}") from None
-        self._ensure_installed()
 
     def _ensure_installed(self) -> Monitor:
         """Install (again, if a test uninstalled loopwatch itself) and listen."""
         monitor = api.current_monitor()
         if monitor is not None and monitor is self.monitor:
+            if monitor.threshold != self.floor:
+                # The program under test installed with its own (e.g. the LOOPWATCH setting,
+                # at the middleware's first event): in a test run, pytest's options decide.
+                monitor.set_threshold(self.floor)
             return monitor
         self._detach()
         if monitor is None:
@@ -338,6 +165,10 @@ class LoopwatchRun:
             monitor.set_threshold(self._previous_threshold)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Installed only now, when every conftest has been imported: a framework set up there
+        # (Django's AppConfig.ready) has registered its integration, which install() applies.
+        if session.config.option.collectonly:
+            return
         # Detection runs at the smallest threshold any test asks for, fixed for the run: the
         # watchdog's pace follows the threshold, and a pace changed per test would only take
         # effect after the sleep in progress. Each test then keeps the stalls that reach its
@@ -345,10 +176,10 @@ class LoopwatchRun:
         thresholds = []
         for item in session.items:
             with suppress(ValueError):  # a bad marker is reported when its test runs
-                thresholds.append(_marker_threshold(item, self.settings.threshold))
+                thresholds.append(marker_threshold(item, self.settings.threshold))
         floor = min([t for t in thresholds if t is not None], default=self.settings.threshold)
         self.floor = min(floor, self.settings.threshold)
-        self._ensure_installed().set_threshold(self.floor)
+        self._ensure_installed()
 
     # -- one test --------------------------------------------------------------------------
 
@@ -358,16 +189,14 @@ class LoopwatchRun:
     ) -> Generator[None, object, object]:
         self._ensure_installed()
         try:
-            threshold = _marker_threshold(item, self.settings.threshold)
+            threshold = marker_threshold(item, self.settings.threshold)
         except ValueError as exc:
-            threshold, error = self.settings.threshold, str(exc)
-        else:
-            error = ""
+            threshold = self.settings.threshold
+            item.stash[MARKER_ERROR_KEY] = str(exc)  # the test errors at setup
         # Opted-out tests still see the stalls that reach the run's threshold (fixture).
         watch = TestWatch(item.nodeid, threshold, seen_from=threshold or self.settings.threshold)
         item.stash[WATCH_KEY] = watch
         self.watches[item.nodeid] = watch
-        self._marker_error = error
         self.sink.current = watch
         try:
             return (yield)
@@ -376,8 +205,9 @@ class LoopwatchRun:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        if self._marker_error:
-            pytest.fail(self._marker_error, pytrace=False)
+        error = item.stash.get(MARKER_ERROR_KEY, None)
+        if error is not None:
+            pytest.fail(error, pytrace=False)
         watch = item.stash[WATCH_KEY]
         watch.phase = "setup"
         try:
@@ -425,7 +255,7 @@ class LoopwatchRun:
             raise
         problems = self._stall_text(watch)
         if budget:
-            problems = "\n".join(filter(None, [problems, self._budget_text(watch)]))
+            problems = "\n".join(filter(None, [problems, self._apply_budget(watch)]))
         if problems:
             pytest.fail(problems, pytrace=False)
         return result
@@ -464,7 +294,8 @@ class LoopwatchRun:
             return ""
         return failure_text(stalls, watch.threshold, verbose=self.config.get_verbosity() > 0)
 
-    def _budget_text(self, watch: TestWatch) -> str:
+    def _apply_budget(self, watch: TestWatch) -> str:
+        """Update mode: record the test's measurement. Compare mode: the growth text, if any."""
         baseline = self.baseline
         if baseline is None or watch.loop_time is None or watch.worst_step is None:
             return ""
@@ -478,8 +309,16 @@ class LoopwatchRun:
             return ""
         if not grown:
             return ""
-        self.grown[watch.nodeid] = grown
-        return _growth_text(grown, self.settings, watch)
+        self.over_baseline.append(watch.nodeid)
+        shown = self._shown(self.settings.baseline)
+        return growth_text(grown, shown, self.settings.tolerance, watch)
+
+    def _shown(self, path: Path | None) -> str:
+        """A path as the user gave it: relative to where pytest was started, when inside."""
+        if path is None:
+            return ""
+        root = self.config.invocation_params.dir
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
     def _add_section(self, item: pytest.Item, when: str, watch: TestWatch) -> None:
         text = self._stall_text(watch)
@@ -491,14 +330,16 @@ class LoopwatchRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.stop()
         settings = self.settings
-        if settings.baseline is not None and settings.update_baseline and self.baseline:
+        if settings.baseline is not None and settings.update_baseline and self.baseline is not None:
             self.baseline.save(settings.baseline)
-            self._written.append(f"baseline written to {settings.baseline}")
+            self._written.append(f"baseline written to {self._shown(settings.baseline)}")
         if settings.report is not None:
             write_report(settings.report, settings.threshold, self.watches)
-            self._written.append(f"report written to {settings.report}")
+            self._written.append(f"report written to {self._shown(settings.report)}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return
         stalled = [w for w in self.watches.values() if w.threshold is not None and w.stalls]
         count = sum(len(w.stalls) for w in stalled)
         parts = [
@@ -507,78 +348,9 @@ class LoopwatchRun:
             f"{len(self.watches)} tests",
         ]
         if self.baseline is not None and not self.settings.update_baseline:
-            parts.append(f"{len(self.grown)} over the baseline")
+            parts.append(f"{len(self.over_baseline)} over the baseline")
             if self.unknown_to_baseline:
                 parts.append(f"{len(self.unknown_to_baseline)} not in the baseline")
         parts.extend(self._written)
         terminalreporter.write_sep("-", "loopwatch")
         terminalreporter.write_line("; ".join(parts))
-
-
-def _marker_threshold(item: pytest.Item, default: float) -> float | None:
-    marker = item.get_closest_marker("loopwatch")
-    if marker is None:
-        return default
-    if marker.args or set(marker.kwargs) - {"threshold"}:
-        raise ValueError(
-            "loopwatch marker: use @pytest.mark.loopwatch(threshold=SECONDS) "
-            "or threshold=None to turn it off for this test"
-        )
-    if "threshold" not in marker.kwargs:
-        return default
-    value = marker.kwargs["threshold"]
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"loopwatch marker: threshold must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"loopwatch marker: threshold must be > 0 seconds, got {value!r}")
-    return float(value)
-
-
-def _growth_text(grown: list[Growth], settings: Settings, watch: TestWatch) -> str:
-    lines = [
-        f"loopwatch: {' and '.join(g.what for g in grown)} grew beyond the baseline "
-        f"in {settings.baseline} (tolerance {settings.tolerance.describe()})"
-    ]
-    for growth in grown:
-        percent = f"{(growth.new / growth.old - 1) * 100:+.0f}%" if growth.old else "new"
-        lines.append(
-            f"  {growth.what}: {seconds(growth.old)} -> {seconds(growth.new)} "
-            f"({percent}; allowed +{seconds(growth.allowed)})"
-        )
-    line = watch.worst_step_line
-    if line is not None:
-        lines.append(f"  worst step ran in {line.function}, up to {line.where()}: {line.code}")
-    return "\n".join(lines)
-
-
-def write_report(path: Path, threshold: float, watches: dict[str, TestWatch]) -> None:
-    """The CI artifact: per test, stall count, worst duration and blocking lines."""
-    tests = {}
-    for nodeid, watch in watches.items():
-        seen = watch.seen
-        tests[nodeid] = {
-            "threshold": watch.threshold,
-            "stalls": len(seen),
-            "worst": round(max((s.record.duration for s in seen), default=0.0), 6),
-            "loop_time": _rounded(watch.loop_time),
-            "worst_step": _rounded(watch.worst_step),
-            "blocking_lines": [
-                {
-                    **(s.record.blocking_line.to_dict() if s.record.blocking_line else {}),
-                    "view": s.record.view,
-                    "duration": round(s.record.duration, 6),
-                    "cause": s.record.cause,
-                    "phase": s.phase,
-                }
-                for s in seen
-            ],
-        }
-    text = json.dumps({"threshold": threshold, "tests": tests}, indent=2, sort_keys=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)

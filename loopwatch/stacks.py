@@ -66,14 +66,31 @@ def _code_text(filename: str, lineno: int) -> str:
     return linecache.getline(filename, lineno).strip()
 
 
+RawStack = tuple[tuple[str, int, str], ...]
+
+
 def capture(frame: FrameType | None, limit: int = MAX_DEPTH) -> tuple[CodeLine, ...]:
     """Outermost-first stack ending at `frame`; no local variable values are read."""
+    return from_raw(capture_raw(frame, limit))
+
+
+def capture_raw(frame: FrameType | None, limit: int = MAX_DEPTH) -> RawStack:
+    """(file, line, function) per frame, outermost first.
+
+    Does no I/O, so it never releases the GIL: the watchdog reads a blocked thread's stack
+    without giving the thread a chance to move on.
+    """
     raw: list[tuple[str, int, str]] = []
     while frame is not None and len(raw) < limit:
         code = frame.f_code
         raw.append((code.co_filename, frame.f_lineno or code.co_firstlineno, code.co_name))
         frame = frame.f_back
     raw.reverse()
+    return tuple(raw)
+
+
+def from_raw(raw: RawStack) -> tuple[CodeLine, ...]:
+    """The readable stack (source text included) of a `capture_raw` result."""
     return tuple(code_line(*entry) for entry in raw)
 
 

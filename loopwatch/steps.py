@@ -4,7 +4,8 @@ Stock asyncio runs every callback through `Handle._run`, so one wrapper there ti
 and bare callbacks alike. uvloop never calls it; there a task factory wraps each task's
 coroutine so that each `send`/`throw` (one task step) is timed.
 
-The fast path does: two clock reads, two attribute stores, one dict lookup for the loop's
+The fast path does: two clock reads, two attribute stores (`step_start`, `step_end`: a step
+is running while the first is the later), one dict lookup for the loop's
 state, one ContextVar read (to charge the step to its request), one comparison. Anything
 more happens only for steps at or over the threshold.
 """
@@ -62,12 +63,12 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
         try:
             context.run(handle._callback, *handle._args)
         except (SystemExit, KeyboardInterrupt):
-            state.step_start = 0.0
+            state.step_end = clock()
             raise
         except BaseException as exc:
             _report_callback_exception(handle, exc)
         end = clock()
-        state.step_start = 0.0
+        state.step_end = end
         elapsed = end - start
         request = context.get(request_var)
         if request is not None:
@@ -118,7 +119,7 @@ def _timed_chained_run(
             original_run(handle)
         finally:
             end = clock()
-            state.step_start = 0.0
+            state.step_end = end
             elapsed = end - start
             request = handle._context.get(request_var)
             if request is not None:
@@ -134,7 +135,10 @@ def _timed_chained_run(
 class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     """Wraps a task's coroutine so that each step (`send`/`throw`) is timed (uvloop)."""
 
-    __slots__ = ("_context", "_coro", "_monitor", "_state")
+    # No __getattr__ forwarding: a class with one routes *every* attribute read through a
+    # Python-level hook (~1,500 instructions per step here, the C Task's own `send` lookup
+    # included). What Task.__repr__, get_stack() and debuggers read is spelled out instead.
+    __slots__ = ("__name__", "__qualname__", "_context", "_coro", "_monitor", "_state")
 
     def __init__(
         self, coro: Any, state: LoopState, monitor: Monitor, context: contextvars.Context
@@ -143,16 +147,28 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         self._state = state
         self._monitor = monitor
         self._context = context  # the task's context, for the watchdog to read mid-step
+        self.__name__ = getattr(coro, "__name__", type(coro).__name__)
+        self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
 
     def send(self, value: Any) -> Any:
+        # Every task step of every task comes through here: `_finish_step` is inlined and the
+        # clock and the ContextVar are read through module-level bindings.
         state = self._state
-        start = time.perf_counter()
+        start = _clock()
         state.step_context = self._context
         state.step_start = start
         try:
             return self._coro.send(value)
         finally:
-            self._finish_step(state, start)
+            end = _clock()
+            state.step_end = end
+            elapsed = end - start
+            # `send` runs inside the task's own context, so the current value is the task's.
+            request = _current_request()
+            if request is not None:
+                request.loop_time += elapsed
+            if elapsed >= state.threshold:
+                self._monitor.on_slow_step(state, self._coro, start, end, request)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         state = self._state
@@ -168,8 +184,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
 
     def _finish_step(self, state: LoopState, start: float) -> None:
         end = time.perf_counter()
-        state.step_start = 0.0
-        state.last_activity = end
+        state.step_end = end
         elapsed = end - start
         # `send` runs inside the task's own context, so the current value is the task's.
         request = current_request.get()
@@ -184,13 +199,37 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def __await__(self) -> Generator[Any, None, Any]:
         return self._coro.__await__()  # type: ignore[no-any-return]
 
-    def __getattr__(self, name: str) -> Any:
-        # cr_frame, cr_await, __qualname__...: Task.__repr__, get_stack() and debuggers read them.
-        return getattr(self._coro, name)
+    @property
+    def cr_frame(self) -> Any:
+        return _inner(self._coro, "cr_frame", "gi_frame")
+
+    @property
+    def cr_await(self) -> Any:
+        return _inner(self._coro, "cr_await", "gi_yieldfrom")
+
+    @property
+    def cr_running(self) -> bool:
+        return bool(_inner(self._coro, "cr_running", "gi_running"))
+
+    @property
+    def cr_code(self) -> Any:
+        return _inner(self._coro, "cr_code", "gi_code")
+
+    @property
+    def cr_origin(self) -> Any:
+        return getattr(self._coro, "cr_origin", None)
 
     def __repr__(self) -> str:
         return repr(self._coro)
 
+
+def _inner(coro: Any, name: str, generator_name: str) -> Any:
+    """An attribute of the wrapped coroutine (or of a generator-based one, by its name)."""
+    return getattr(coro, name, None) if hasattr(coro, name) else getattr(coro, generator_name, None)
+
+
+_clock = time.perf_counter
+_current_request = current_request.get
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
 

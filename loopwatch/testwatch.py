@@ -1,5 +1,5 @@
-"""What the pytest plugin keeps for one test: the records seen in each phase, and the text of
-the failure they cause.
+"""What the pytest plugin keeps for one test: the records seen in each phase, the text of the
+failure they cause, and the JSON report of all tests.
 
     >>> watch = TestWatch("tests/test_views.py::test_list", threshold=0.05)
     >>> watch.phase = "call"; watch.add(record)
@@ -13,9 +13,12 @@ This module knows nothing of pytest, so it can be read (and tested) on its own.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
+from loopwatch.baseline import Growth, Tolerance
 from loopwatch.context import NO_REQUEST
 from loopwatch.records import CodeLine, Record, StallRecord
 
@@ -142,3 +145,55 @@ def _describe_stall(seen: SeenStall, *, verbose: bool) -> list[str]:
 
 def _frame(line: CodeLine) -> str:
     return f"{line.where()} in {line.function}: {line.code}"
+
+
+def growth_text(grown: list[Growth], baseline: str, tolerance: Tolerance, watch: TestWatch) -> str:
+    """What grew beyond the baseline, by how much, and where the longest step ended."""
+    lines = [
+        f"loopwatch: {' and '.join(g.what for g in grown)} grew beyond the baseline "
+        f"in {baseline} (tolerance {tolerance.describe()})"
+    ]
+    for growth in grown:
+        percent = f"{(growth.new / growth.old - 1) * 100:+.0f}%" if growth.old else "new"
+        lines.append(
+            f"  {growth.what}: {seconds(growth.old)} -> {seconds(growth.new)} "
+            f"({percent}; allowed +{seconds(growth.allowed)})"
+        )
+    line = watch.worst_step_line
+    if line is not None:
+        lines.append(f"  worst step ran in {line.function}, up to {line.where()}: {line.code}")
+    return "\n".join(lines)
+
+
+_NO_LINE = {"file": None, "line": None, "function": None, "code": None}
+
+
+def write_report(path: Path, threshold: float, watches: dict[str, TestWatch]) -> None:
+    """The CI artifact: per test, stall count, worst duration and blocking lines."""
+    tests = {}
+    for nodeid, watch in watches.items():
+        seen = watch.seen
+        tests[nodeid] = {
+            "threshold": watch.threshold,
+            "stalls": len(seen),
+            "worst": round(max((s.record.duration for s in seen), default=0.0), 6),
+            "loop_time": _rounded(watch.loop_time),
+            "worst_step": _rounded(watch.worst_step),
+            "blocking_lines": [
+                {
+                    **(s.record.blocking_line.to_dict() if s.record.blocking_line else _NO_LINE),
+                    "view": s.record.view,
+                    "duration": round(s.record.duration, 6),
+                    "cause": s.record.cause,
+                    "phase": s.phase,
+                }
+                for s in seen
+            ],
+        }
+    text = json.dumps({"threshold": threshold, "tests": tests}, indent=2, sort_keys=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

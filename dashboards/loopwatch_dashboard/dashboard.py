@@ -38,7 +38,7 @@ _ALWAYS_PRESENT = q.LOOP_LAG + "_count"
 PanelFactory = Callable[[], timeseries.Panel | heatmap.Panel | table.Panel]
 
 # (row title, panels) in the order a user reads them: is the loop blocked,
-# by which view, why, who suffers, and the thread pool behind it.
+# by which view, why, who suffers, then the thread pool and tasks behind it.
 ROWS: Sequence[tuple[str, Sequence[PanelFactory]]] = (
     (
         "Stalls: which views block the event loop",
@@ -53,8 +53,8 @@ ROWS: Sequence[tuple[str, Sequence[PanelFactory]]] = (
         (panels.sync_orm_calls, panels.stalls_by_cause, panels.delaying_views, panels.victim_wait),
     ),
     (
-        "Threads",
-        (panels.thread_hops, panels.sync_to_async_wait),
+        "Threads and tasks",
+        (panels.thread_hops, panels.sync_to_async_wait, panels.forgotten_awaits),
     ),
 )
 

@@ -212,9 +212,12 @@ def worst_views() -> table.Panel:
         .datasource(DATASOURCE)
         .unit(COUNT)
         .thresholds(_thresholds(0.05, 0.1))
-        .with_target(_instant(f"sum by (view) ({q.increase(q.STALLS, window=whole)})", "A"))
-        .with_target(_instant(q.quantile(0.95, q.STALL_DURATION, "view", window=whole), "B"))
-        .with_target(_instant(q.quantile(1, q.STALL_DURATION, "view", window=whole), "C"))
+        # "> 0" keeps only views that stalled within the range (NaN quantiles drop out too).
+        .with_target(_instant(f"sum by (view) ({q.increase(q.STALLS, window=whole)}) > 0", "A"))
+        .with_target(
+            _instant(f"{q.quantile(0.95, q.STALL_DURATION, 'view', window=whole)} > 0", "B")
+        )
+        .with_target(_instant(f"{q.quantile(1, q.STALL_DURATION, 'view', window=whole)} > 0", "C"))
         .with_transformation(DataTransformerConfig(id_val="merge", options={}))
         .with_transformation(
             DataTransformerConfig(
@@ -376,30 +379,58 @@ def thread_hops() -> timeseries.Panel:
     hops_per_request = (
         f"{q.rate_by(q.THREAD_HOPS, 'view')} / {q.rate_by(q.REQUEST_LOOP + '_count', 'view')}"
     )
-    return _timeseries(
-        "Thread hops per request by view",
-        "sync_to_async hops (loop to thread and back) per request of each view. Each hop "
-        "costs a context switch and queues behind other thread-sensitive work. Sync "
-        "middleware (MiddlewareMixin) adds hops to every request. Red: more than 20 per "
-        "request. Make middleware async-capable, batch ORM work into one sync_to_async "
-        "call, or use the async ORM.",
-        COUNT,
-        orange=10,
-        red=20,
-    ).with_target(_query(hops_per_request, "{{view}}"))
+    return (
+        _timeseries(
+            "Thread hops per request by view",
+            "sync_to_async hops (loop to thread and back) per request of each view. Each hop "
+            "costs a context switch and queues behind other thread-sensitive work. Sync "
+            "middleware (MiddlewareMixin) adds hops to every request. Red: more than 20 per "
+            "request. Make middleware async-capable, batch ORM work into one sync_to_async "
+            "call, or use the async ORM.",
+            COUNT,
+            orange=10,
+            red=20,
+        )
+        .span(8)
+        .with_target(_query(hops_per_request, "{{view}}"))
+    )
 
 
 def sync_to_async_wait() -> timeseries.Panel:
     """Queue wait before thread-sensitive sync functions start."""
-    return _timeseries(
-        "sync_to_async queue wait p95 by view",
-        "How long a thread-sensitive sync function (sync_to_async, sync middleware, the "
-        "sync ORM behind the async one) waited before its thread was free. Django runs "
-        "them all on one thread, one at a time, so a slow one queues all the others. "
-        "Red: p95 above 50 ms. Find the slow sync work (it shows up in 'Request loop "
-        "time' or in /loopwatch/), make it faster, or use thread_sensitive=False where it "
-        "is safe.",
-        SECONDS,
-        orange=0.02,
-        red=0.05,
-    ).with_target(_query(q.quantile(0.95, q.SYNC_TO_ASYNC_WAIT, "view"), "{{view}}"))
+    return (
+        _timeseries(
+            "sync_to_async queue wait p95 by view",
+            "How long a thread-sensitive sync function (sync_to_async, sync middleware, the "
+            "sync ORM behind the async one) waited before its thread was free. Django runs "
+            "them all on one thread, one at a time, so a slow one queues all the others. "
+            "Red: p95 above 50 ms. Find the slow sync work (it shows up in 'Request loop "
+            "time' or in /loopwatch/), make it faster, or use thread_sensitive=False where it "
+            "is safe.",
+            SECONDS,
+            orange=0.02,
+            red=0.05,
+        )
+        .span(8)
+        .with_target(_query(q.quantile(0.95, q.SYNC_TO_ASYNC_WAIT, "view"), "{{view}}"))
+    )
+
+
+def forgotten_awaits() -> timeseries.Panel:
+    """Coroutines never awaited and task exceptions never retrieved, by view."""
+    return (
+        _timeseries(
+            "Forgotten awaits and lost task exceptions by view",
+            "Coroutines a view created and never awaited (a forgotten await: that work "
+            "silently never ran) and exceptions of tasks nobody awaited (a fire-and-forget "
+            "task failed and no one heard). Red: any at all. /loopwatch/ names the line that "
+            "created each one: add the missing await, or keep a reference to the task and "
+            "await it (or add a done callback that logs its exception).",
+            PER_SECOND,
+            orange=0.0001,
+            red=0.001,
+        )
+        .span(8)
+        .with_target(_query(q.rate_by(q.UNAWAITED, "view"), "{{view}} never awaited"))
+        .with_target(_query(q.rate_by(q.LOST_EXCEPTIONS, "view"), "{{view}} lost exception", "B"))
+    )

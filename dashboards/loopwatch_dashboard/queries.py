@@ -23,6 +23,9 @@ DELAYED_REQUESTS = "loopwatch_delayed_requests_total"
 REQUEST_WAIT = "loopwatch_request_wait_seconds"
 THREAD_HOPS = "loopwatch_thread_hops_total"
 SYNC_TO_ASYNC_WAIT = "loopwatch_sync_to_async_wait_seconds"
+# Exported beside the contract's metrics by loopwatch.metrics.
+UNAWAITED = "loopwatch_unawaited_coroutines_total"
+LOST_EXCEPTIONS = "loopwatch_lost_exceptions_total"
 
 # The loop lag histogram is the only metric without a ``view`` label.
 UNVIEWED = frozenset({LOOP_LAG})

@@ -9,9 +9,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 @dataclass
 class LoopwatchAnswers:
-    """stalls.json's document, and the HTTP status of each loopwatch endpoint."""
+    """stalls.json's document (None if it did not answer 200), and each endpoint's status."""
 
-    document: dict[str, Any]
+    document: dict[str, Any] | None
     statuses: dict[str, int] = field(default_factory=dict)
     metrics_text: str = ""
 
@@ -19,7 +19,7 @@ class LoopwatchAnswers:
 async def fetch_loopwatch(base_url: str, token: str | None) -> LoopwatchAnswers:
     """GET /loopwatch/stalls.json, /loopwatch/ and /loopwatch/metrics with the bearer token."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answers = LoopwatchAnswers(document={})
+    answers = LoopwatchAnswers(document=None)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30.0) as client:
         for path in ("/loopwatch/stalls.json", "/loopwatch/", "/loopwatch/metrics"):
             response = await client.get(path)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopwatch.hints import hint_text
+
 # Sections in the order the report prints them, with their titles.
 SECTIONS = {
     "stall": "Stalls: steps that held the event loop for at least {threshold}",
@@ -50,6 +52,7 @@ class LineGroup:
     count: int = 0
     worst: float | None = None
     causes: Counter[str] = field(default_factory=Counter)
+    delayed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     sql: str = ""
     detail: str = ""
@@ -63,9 +66,14 @@ def format_duration(seconds: float | None) -> str:
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 
+# Where a record without a blocking line "was": no frame of the project's own code was running
+# (only Django, asgiref, the standard library, or the garbage collector).
+NO_LINE = "(no line of the project's code on the stack)"
+
+
 def _location(blocking_line: Mapping[str, Any] | None) -> tuple[str, str, str]:
     if not blocking_line:
-        return "<unknown line>", "", ""
+        return NO_LINE, "", ""
     where = f"{blocking_line.get('file', '?')}:{blocking_line.get('line', '?')}"
     return where, str(blocking_line.get("function") or ""), str(blocking_line.get("code") or "")
 
@@ -94,6 +102,9 @@ def group_records(records: Iterable[Mapping[str, Any]]) -> list[LineGroup]:
             group.worst = max(group.worst or 0.0, float(duration))
         if record.get("cause"):
             group.causes[str(record["cause"])] += 1
+        delayed = record.get("delayed_requests")
+        if isinstance(delayed, int):
+            group.delayed += delayed
         if record.get("outcome"):
             group.outcomes[str(record["outcome"])] += 1
         if record.get("sql") and not group.sql:
@@ -103,7 +114,13 @@ def group_records(records: Iterable[Mapping[str, Any]]) -> list[LineGroup]:
     kind_order = {kind: i for i, kind in enumerate(SECTIONS)}
     return sorted(
         groups.values(),
-        key=lambda g: (kind_order.get(g.kind, len(kind_order)), -g.count, g.view, g.location),
+        key=lambda g: (
+            kind_order.get(g.kind, len(kind_order)),
+            g.location == NO_LINE,  # the lines a user can change come first
+            -g.count,
+            g.view,
+            g.location,
+        ),
     )
 
 
@@ -130,9 +147,15 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
     title = SECTIONS.get(kind, kind).format(threshold=format_duration(threshold))
     lines = [title, "-" * len(title)]
     if kind == "stall":
-        headers = ["count", "worst", "cause", "view"]
+        headers = ["count", "worst", "cause", "delayed", "view"]
         rows = [
-            [str(g.count), format_duration(g.worst), _summary_cell(g.causes), g.view]
+            [
+                str(g.count),
+                format_duration(g.worst),
+                _summary_cell(g.causes),
+                str(g.delayed),
+                g.view,
+            ]
             for g in groups
         ]
     elif kind == "sync_orm":
@@ -141,20 +164,28 @@ def _section(kind: str, groups: list[LineGroup], threshold: float | None) -> lis
     else:
         headers = ["count", "view"]
         rows = [[str(g.count), g.view] for g in groups]
-    table = format_table(headers, rows, right={0})
+    table = format_table(headers, rows, right={0, 3} if kind == "stall" else {0})
     indent = " " * (len(table[0]) - len(headers[-1]))
     lines.append(table[0])
     for group, row_text in zip(groups, table[1:], strict=True):
         lines.append(row_text)
         function = f" in {group.function}" if group.function else ""
-        lines.append(f"{indent}at {group.location}{function}")
+        at = "" if group.location == NO_LINE else "at "
+        lines.append(f"{indent}{at}{group.location}{function}")
         if group.code:
             lines.append(f"{indent}   {group.code}")
         if group.sql:
             lines.append(f"{indent}   sql: {group.sql}")
         if group.detail:
             lines.append(f"{indent}   {group.detail}")
+        lines.append(f"{indent}-> {advice(group)}")
     return lines
+
+
+def advice(group: LineGroup) -> str:
+    """The same advice loopwatch's page gives for this kind, code and cause, as plain text."""
+    cause = group.causes.most_common(1)[0][0] if group.causes else None
+    return hint_text(group.kind, cause, group.code).replace("`", "")
 
 
 def format_views_table(
@@ -192,27 +223,30 @@ def format_views_table(
 
 
 def format_report(
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | None,
     traffic: Mapping[str, ViewTraffic] | None = None,
     hops: Mapping[str, float] | None = None,
     checks: Sequence[str] = (),
 ) -> str:
-    """The whole report for one ``stalls.json`` document, as text ready to print."""
-    threshold = document.get("threshold")
-    records = list(document.get("stalls") or [])
+    """The whole report for one ``stalls.json`` document (None: it could not be read)."""
+    threshold = document.get("threshold") if document else None
+    records = list(document.get("stalls") or []) if document else []
     groups = group_records(records)
-    lines = [
-        f"loopwatch report: {len(records)} recent records"
-        f" (threshold {format_duration(threshold)}; stalls.json keeps the newest)",
-        "",
-    ]
+    if document is None:
+        header = "loopwatch report: stalls.json could not be read, so nothing below is from it"
+    else:
+        header = (
+            f"loopwatch report: {len(records)} recent records"
+            f" (threshold {format_duration(threshold)}; stalls.json keeps the newest)"
+        )
+    lines = [header, ""]
     if traffic:
         lines += [*format_views_table(traffic, groups, hops), ""]
     for kind in [*SECTIONS, *sorted({g.kind for g in groups} - set(SECTIONS))]:
         of_kind = [g for g in groups if g.kind == kind]
         if of_kind:
             lines += [*_section(kind, of_kind, threshold), ""]
-    if not groups:
+    if document is not None and not groups:
         lines += ["No stalls, no ORM calls on the loop, no lost coroutines or exceptions.", ""]
     if checks:
         title = "Static checks (manage.py check --tag loopwatch)"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from dashboard_model import DASHBOARDS
-from promserver import PrometheusServer, require_binary
+from promserver import PrometheusServer
+
+from tests.servers import require_binary
 
 # The generator lives next to what it generates, outside the loopwatch package.
 if str(DASHBOARDS) not in sys.path:
@@ -30,15 +31,16 @@ def promtool() -> str:
     return require_binary("promtool")
 
 
-@pytest.fixture
-def start_prometheus(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServer]]:
-    """Start a real Prometheus with the given config text; stopped after the test."""
+@pytest.fixture(scope="module")
+def start_prometheus(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], PrometheusServer]]:
+    """Start a real Prometheus with the given config text; stopped after the module's tests."""
     binary = require_binary("prometheus")
     servers: list[PrometheusServer] = []
 
     def start(config_text: str) -> PrometheusServer:
-        workdir = tmp_path / f"prometheus-{len(servers)}"
-        workdir.mkdir()
+        workdir = tmp_path_factory.mktemp("prometheus")
         server = PrometheusServer(binary, workdir, config_text)
         servers.append(server)
         return server.start()

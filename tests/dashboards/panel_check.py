@@ -1,6 +1,6 @@
 """Run every dashboard query against a real Prometheus, the way Grafana would.
 
-    problems = check_dashboard(dashboard, server, start, end, scrape_interval=1)
+    problems = check_panel(panel, server, start, end, scrape_interval=1)
     assert not problems, "\\n".join(problems)
 
 Variables are substituted as Grafana does with every picker on "All"
@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dashboard_model import substitute, targets
+from dashboard_model import substitute
 from promserver import PrometheusError, PrometheusServer
 
 ALL = ".+"
@@ -43,17 +43,17 @@ def has_data(result: Mapping[str, Any]) -> bool:
     return False
 
 
-def check_dashboard(
-    dashboard: Mapping[str, Any],
+def check_panel(
+    panel: Mapping[str, Any],
     server: PrometheusServer,
     start: float,
     end: float,
     scrape_interval: float,
 ) -> list[str]:
-    """One line per query that is invalid or returns nothing, naming its panel."""
+    """One line per query of ``panel`` that is invalid or returns nothing, naming the panel."""
     values = grafana_values(start, end, scrape_interval)
     problems = []
-    for panel, target in targets(dashboard):
+    for target in panel["targets"]:
         expr = substitute(target["expr"], values)
         where = f"panel {panel['title']!r} query {target['refId']}"
         try:

@@ -12,9 +12,6 @@ port only.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -23,29 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-# Debian's package; CI installs it, a developer machine may not have it.
-DEBIAN_PACKAGE = "prometheus"
-
-
-def require_binary(name: str) -> str:
-    """The path of ``name``; skip the test without it, or fail under LOOPWATCH_REQUIRE_REAL=1."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    reason = f"`{name}` is not installed (Debian package `{DEBIAN_PACKAGE}`)"
-    if os.environ.get("LOOPWATCH_REQUIRE_REAL") == "1":
-        pytest.fail(f"LOOPWATCH_REQUIRE_REAL=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.servers import free_port
 
 
 class PrometheusError(RuntimeError):

@@ -36,6 +36,12 @@ CONTRACT = {
     "loopwatch_thread_hops_total": ("counter", {"view"}),
     "loopwatch_sync_to_async_wait_seconds": ("histogram", {"view"}),
 }
+# Exported by loopwatch.metrics beyond the contract ("more metrics are welcome").
+EXTRA = {
+    "loopwatch_unawaited_coroutines_total": ("counter", {"view"}),
+    "loopwatch_lost_exceptions_total": ("counter", {"view"}),
+}
+METRICS = CONTRACT | EXTRA
 
 # Series that only make sense as a rate or an increase.
 MONOTONIC_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
@@ -62,7 +68,7 @@ def variable(dashboard: dict[str, Any], name: str) -> dict[str, Any]:
 def metric_family(name: str) -> str:
     for suffix in ("_bucket", "_sum", "_count"):
         stem = name.removesuffix(suffix)
-        if stem != name and CONTRACT.get(stem, ("", set()))[0] == "histogram":
+        if stem != name and METRICS.get(stem, ("", set()))[0] == "histogram":
             return stem
     return name
 
@@ -106,7 +112,7 @@ def test_filter_variables(dashboard: dict[str, Any], name: str) -> None:
     assert match.group(2) == name
     selector = parse(match.group(1))
     assert isinstance(selector, pp.VectorSelector)
-    assert selector.name in {f"{m}_count" for m in CONTRACT} | set(CONTRACT)
+    assert selector.name in {f"{m}_count" for m in METRICS} | set(METRICS)
 
 
 def test_every_panel_has_title_description_and_targets(dashboard: dict[str, Any]) -> None:
@@ -220,32 +226,32 @@ def test_every_selector_filters_by_job_and_instance(dashboard: dict[str, Any]) -
 def test_per_view_queries_honour_the_view_picker(dashboard: dict[str, Any]) -> None:
     """A query over per-view metrics filters at least one selector by view=~"$view"."""
     for title, _target, expr in all_queries(dashboard):
-        per_view = [s for s in selectors(expr) if "view" in CONTRACT[metric_family(s.name)][1]]
+        per_view = [s for s in selectors(expr) if "view" in METRICS[metric_family(s.name)][1]]
         if per_view:
             assert any(matchers(s).get("view") == (pp.MatchOp.Re, "view") for s in per_view), title
 
 
 def test_queries_use_only_contract_metrics_and_labels(dashboard: dict[str, Any]) -> None:
-    """Queries name only metrics and labels from DESIGN.md's contract."""
+    """Queries name only loopwatch's metrics, with the labels DESIGN.md gives them."""
     for title, _target, expr in all_queries(dashboard):
         for selector in selectors(expr):
             family = metric_family(selector.name)
-            assert family in CONTRACT, f"{title}: {selector.name} is not a loopwatch metric"
-            kind, labels = CONTRACT[family]
+            assert family in METRICS, f"{title}: {selector.name} is not a loopwatch metric"
+            kind, labels = METRICS[family]
             allowed = {"job", "instance", *labels} | ({"le"} if kind == "histogram" else set())
             assert set(matchers(selector)) <= allowed, f"{title}: {selector}"
             if kind == "histogram":
                 assert selector.name != family, f"{title}: use {family}_bucket/_sum/_count"
 
 
-def test_every_contract_metric_has_a_panel(dashboard: dict[str, Any]) -> None:
-    """Every metric in the contract is shown by at least one panel."""
+def test_every_metric_has_a_panel(dashboard: dict[str, Any]) -> None:
+    """Every metric in the contract, and every extra one loopwatch exports, has a panel."""
     used = {
         metric_family(s.name)
         for _title, _t, expr in all_queries(dashboard)
         for s in selectors(expr)
     }
-    assert set(CONTRACT) - used == set()
+    assert set(METRICS) - used == set()
 
 
 @pytest.mark.parametrize(
@@ -263,6 +269,7 @@ def test_every_contract_metric_has_a_panel(dashboard: dict[str, Any]) -> None:
         "Victim wait p95 by view",
         "Thread hops per request by view",
         "sync_to_async queue wait p95 by view",
+        "Forgotten awaits and lost task exceptions by view",
     ],
 )
 def test_promised_panel_exists(dashboard: dict[str, Any], title: str) -> None:
@@ -292,9 +299,24 @@ def test_worst_views_table_covers_the_whole_range(dashboard: dict[str, Any]) -> 
         assert target["instant"] is True
         assert target["format"] == "table"
         assert "[$__range]" in target["expr"]
-        expr = parse(target["expr"])
-        if isinstance(expr, pp.Call) and expr.func.name == "histogram_quantile":
-            quantiles.append(expr.args[0].val)
+        for node, _parents in walk(parse(target["expr"])):
+            if isinstance(node, pp.Call) and node.func.name == "histogram_quantile":
+                quantiles.append(node.args[0].val)
     assert sorted(quantiles) == [0.95, 1.0]
     renamed = next(t for t in panel["transformations"] if t["id"] == "organize")
     assert set(renamed["options"]["renameByName"].values()) >= {"View", "Stalls"}
+
+
+def test_metrics_are_exactly_those_loopwatch_exports() -> None:
+    """The metric names and types the dashboard expects are the ones loopwatch.metrics defines."""
+    from prometheus_client import CollectorRegistry
+
+    from loopwatch.metrics import PrometheusExporter
+
+    registry = CollectorRegistry()
+    PrometheusExporter(registry=registry)
+    exported = {
+        family.name + ("_total" if family.type == "counter" else ""): family.type
+        for family in registry.collect()
+    }
+    assert exported == {name: kind for name, (kind, _labels) in METRICS.items()}

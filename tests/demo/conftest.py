@@ -1,5 +1,6 @@
 """A real demo site: uvicorn in its own process, on a free port of 127.0.0.1, fresh database."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -66,10 +67,22 @@ class DemoServer:
         return self.request("GET", path)
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    """The demo site migrated into a fresh SQLite file and served by uvicorn (asyncio loop)."""
-    tmp = tmp_path_factory.mktemp("demo_site")
+def require_loop(loop: str) -> None:
+    """Skip (or, with LOOPWATCH_REQUIRE_REAL=1, fail) when uvloop is wanted but missing."""
+    if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        if os.environ.get("LOOPWATCH_REQUIRE_REAL") == "1":
+            pytest.fail("uvloop is not installed, and LOOPWATCH_REQUIRE_REAL=1 requires it")
+        pytest.skip("uvloop is not installed")
+
+
+@pytest.fixture(scope="session", params=["asyncio", "uvloop"])
+def demo_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoServer]:
+    """The demo site migrated into a fresh SQLite file and served by uvicorn, on each loop."""
+    loop = request.param
+    require_loop(loop)
+    tmp = tmp_path_factory.mktemp(f"demo_site_{loop}")
     env = demo_env(tmp / "db.sqlite3")
     subprocess.run(
         [sys.executable, str(MANAGE), "migrate", "--noinput", "-v", "0"],
@@ -82,7 +95,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", ASGI_APP, "--host", "127.0.0.1",
-             "--port", str(port), "--loop", "asyncio", "--no-access-log"],
+             "--port", str(port), "--loop", loop, "--no-access-log"],
             cwd=ROOT,
             env=env,
             stdout=out,

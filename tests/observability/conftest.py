@@ -53,6 +53,20 @@ def stall_records(server: Server, view: str) -> list[dict[str, Any]]:
     return [r for r in body["stalls"] if r["kind"] == "stall"]
 
 
+def at_line(records: list[dict[str, Any]], marker: str) -> dict[str, Any] | None:
+    """The record whose blocking line is the test project's line tagged `marker`.
+
+    Only that record is pinned down: on a loaded machine the same request can stall once more
+    elsewhere (sending the response, say), and that is a real stall too.
+    """
+    line = source_line(marker)
+    for record in records:
+        where = record.get("blocking_line") or {}
+        if where.get("file") == "tests/testproject/views.py" and where.get("line") == line:
+            return record
+    return None
+
+
 def poll(what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
     """Call `probe` until it returns something other than None (deadline `timeout`)."""
     deadline = time.monotonic() + timeout

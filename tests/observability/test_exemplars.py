@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
-from tests.servers import Server
 
 from tests.browser import chromium_command, keep_for_docs, screenshot
-from tests.dashboards.promserver import PrometheusServer, require_binary
+from tests.dashboards.promserver import PrometheusServer
+from tests.servers import Server, require_binary
 
-from .conftest import AUTH, SLEEP_VIEW, poll, serve, source_line, stall_records
+from .conftest import AUTH, SLEEP_VIEW, at_line, poll, serve, source_line, stall_records
 
 pytestmark = [pytest.mark.real_server]
 
@@ -42,8 +42,11 @@ def stall_section(page: str, stall_id: int) -> str | None:
 
 
 def sleep_and_find_the_record(server: Server) -> dict[str, Any]:
+    """Make the sleep view stall once; its record (the one at the sleep's line)."""
     assert server.get("/sleep/", params={"s": "0.12"}).status_code == 200
-    return poll("the stall record", lambda: (stall_records(server, SLEEP_VIEW) or [None])[0])
+    return poll(
+        "the stall record", lambda: at_line(stall_records(server, SLEEP_VIEW), "SLEEP_LINE")
+    )
 
 
 def test_openmetrics_scrape_carries_the_stall_id(tmp_path: Path) -> None:
@@ -53,10 +56,10 @@ def test_openmetrics_scrape_carries_the_stall_id(tmp_path: Path) -> None:
         response = server.get("/loopwatch/metrics", headers={**AUTH, "Accept": OPENMETRICS})
         assert response.headers["Content-Type"].startswith("application/openmetrics-text")
         found = [(labels, ex) for labels, ex in exemplars_in(response.text)
-                 if labels["view"] == SLEEP_VIEW]  # fmt: skip
+                 if ex.labels == {"stall_id": str(record["id"])}]  # fmt: skip
         assert len(found) == 1, response.text
         labels, exemplar = found[0]
-        assert exemplar.labels == {"stall_id": str(record["id"])}
+        assert labels["view"] == SLEEP_VIEW
         assert exemplar.value == pytest.approx(record["duration"], abs=1e-3)
         # The smallest bucket whose bound holds the duration is the one that carries it.
         assert float(labels["le"]) >= record["duration"]
@@ -77,16 +80,20 @@ def test_prometheus_exemplar_leads_to_the_record_and_its_line(tmp_path: Path) ->
     with serve(tmp_path / "site", LOOPWATCH_TEST_DEBUG="1") as server:
         record = sleep_and_find_the_record(server)
         series = stored_exemplars(binary, tmp_path / "prometheus", server)
-        ids = {ex["labels"]["stall_id"] for s in series for ex in s["exemplars"]}
-        assert ids == {str(record["id"])}
-        assert series[0]["seriesLabels"]["view"] == SLEEP_VIEW
+        views = {
+            ex["labels"]["stall_id"]: s["seriesLabels"]["view"]
+            for s in series
+            for ex in s["exemplars"]
+        }
+        assert views.get(str(record["id"])) == SLEEP_VIEW, series
         # The id resolves to the record on the page, in the group naming the blocking line.
         page = server.get("/loopwatch/", headers=AUTH).text
         section = stall_section(page, record["id"])
         assert section is not None, f"no stall-{record['id']} anchor on the page"
         assert f"tests/testproject/views.py:{source_line('SLEEP_LINE')}" in section
         link = f"{server.url}/loopwatch/#stall-{record['id']}"
-        shot = screenshot(browser, link, tmp_path / "page.png")
+        # Tall enough for the whole page: nothing scrolls, the group's header stays in view.
+        shot = screenshot(browser, link, tmp_path / "page.png", window=(1400, 1500))
     keep_for_docs(shot, "reading-a-stall-page.png")
     keep_for_docs(json.dumps(series, indent=2).encode() + b"\n", "reading-a-stall-exemplar.json")
 

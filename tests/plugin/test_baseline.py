@@ -66,9 +66,9 @@ def test_update_writes_a_stable_sorted_file(project: Project) -> None:
 
 def test_unchanged_suite_passes_three_runs_and_slower_test_fails(project: Project) -> None:
     """Compare mode passes an unchanged suite run after run; a CPU loop added fails it."""
-    # The tolerance is sized for a shared CI machine, where one preemption of the loop thread
-    # can add ~10 ms to a step: that is what the tolerance is for (no retries).
-    project.ini("loopwatch_tolerance_abs = 0.02")
+    # The tolerance is sized for a shared CI machine, where preemptions of the loop thread
+    # were seen to add up to ~20 ms to a 1 ms test: that is what the tolerance is for.
+    project.ini("loopwatch_tolerance_abs = 0.05")
     project.tests(suite(0))
     project.run(*BASELINE, "--loopwatch-baseline-update").assert_outcomes(passed=3)
     recorded = (project.pytester.path / "budget" / "loopwatch.json").read_text()
@@ -78,7 +78,7 @@ def test_unchanged_suite_passes_three_runs_and_slower_test_fails(project: Projec
         result.stdout.fnmatch_lines(["*threshold 0.500s; 0 stalls in 0 of 3 tests; 0 over the*"])
     assert (project.pytester.path / "budget" / "loopwatch.json").read_text() == recorded
 
-    project.tests(suite(0.06))  # still far under the 0.5 s threshold: no stall
+    project.tests(suite(0.2))  # still under the 0.5 s threshold: no stall
     # The longest step is located where it ended: the `await` right after the CPU loop.
     end_of_step = int(project.where("busy(extra)").split(":")[1]) + 1
     result = project.run(*BASELINE)
@@ -87,9 +87,9 @@ def test_unchanged_suite_passes_three_runs_and_slower_test_fails(project: Projec
         [
             "*_ test_steady _*",
             "loopwatch: loop time and worst step grew beyond the baseline in "
-            "*budget/loopwatch.json (tolerance 25% and 20ms)",
-            "  loop time: *s -> 0.06*s (+*%; allowed +0.020s)",
-            "  worst step: *s -> 0.06*s (+*%; allowed +0.020s)",
+            "budget/loopwatch.json (tolerance 25% and 50ms)",
+            "  loop time: *s -> 0.2*s (+*%; allowed +0.050s)",
+            "  worst step: *s -> 0.2*s (+*%; allowed +0.050s)",
             f"  worst step ran in handler, up to test_suite.py:{end_of_step}: "
             "await asyncio.sleep(0)",
         ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.plugin.conftest import Project
 
 BLOCKS = """
 import time
+import sys
+
 import pytest
 
 @pytest.mark.asyncio
@@ -20,6 +24,8 @@ LEAK_CHECK = """
 import asyncio
 import gc
 import threading
+
+import sys
 
 import pytest
 
@@ -149,3 +155,41 @@ def test_help_lists_the_options(project: Project) -> None:
     ):
         result.stdout.fnmatch_lines([f"  {option}*"])
     result.stdout.fnmatch_lines(["  loopwatch_threshold (string):*"])
+
+
+def test_importing_the_plugin_has_no_side_effects(pytester: pytest.Pytester) -> None:
+    """Importing the plugin module patches nothing, starts no thread and imports no Django."""
+    pytester.makepyfile(
+        check="""
+        import asyncio
+        import sys
+        import threading
+
+        stdlib_run = asyncio.events.Handle._run
+        import loopwatch.pytest_plugin
+
+        assert asyncio.events.Handle._run is stdlib_run
+        assert threading.active_count() == 1, threading.enumerate()
+        assert not [name for name in sys.modules if name.split(".")[0] == "django"]
+        print("clean")
+        """
+    )
+    result = pytester.run(sys.executable, "check.py", timeout=60)
+    assert result.ret == 0, result.stderr.str()
+    assert result.outlines == ["clean"]
+
+
+def test_program_installing_its_own_threshold_does_not_change_the_run(project: Project) -> None:
+    """A test whose code installs loopwatch with another threshold leaves the run's in force."""
+    project.tests(
+        """
+import loopwatch
+
+def test_installs_with_its_own_threshold():
+    loopwatch.install(threshold=5)
+"""
+        + BLOCKS
+    )
+    result = project.run("--loopwatch-threshold=0.05")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*_ test_blocks _*"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.plugin.conftest import Project
 
 BLOCKING_AND_AWAITING = """
@@ -188,3 +190,52 @@ def test_sync_test_is_untouched(project: Project) -> None:
     )
     result = project.run("--loopwatch-threshold=0.05")
     result.assert_outcomes(passed=1)
+
+
+UVLOOP_CONFTEST = """
+import loopwatch
+import pytest_asyncio
+import uvloop
+
+
+def pytest_asyncio_loop_factories(config, item):
+    return {"uvloop": uvloop.new_event_loop}
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _loopwatch_uvloop():
+    # uvloop has no hook before the loop exists: watch it from inside, before the test's task.
+    monitor = loopwatch.current_monitor()
+    if monitor is not None:
+        monitor.watch_running_loop()
+"""
+
+
+def test_uvloop_tests_are_watched_from_an_autouse_fixture(project: Project) -> None:
+    """Under uvloop the documented autouse fixture makes blocking tests fail as on asyncio."""
+    pytest.importorskip("uvloop")
+    project.pytester.makeconftest(UVLOOP_CONFTEST)
+    project.tests(
+        """
+        import asyncio
+        import time
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_blocks_on_uvloop():
+            assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+            time.sleep(0.1)
+
+        @pytest.mark.asyncio
+        async def test_awaits_on_uvloop():
+            await asyncio.sleep(0.1)
+        """
+    )
+    result = project.run("--loopwatch-threshold=0.05")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_blocks_on_uvloop*_*",
+            f"    {project.where('time.sleep')} in test_blocks_on_uvloop: time.sleep(0.1)",
+        ]
+    )

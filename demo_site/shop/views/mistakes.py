@@ -1,6 +1,6 @@
 """One view per "Common Mistake" of the guide, plus the guide's own wrong examples.
 
-In each view the mistake is one line, marked with a comment: that is the line loopwatch names.
+In each view the mistake is the one line under a ``# Mistake:`` comment: the line loopwatch names.
 """
 
 import asyncio
@@ -75,6 +75,7 @@ class ForgottenAwaitView(View):
 
 async def _send_receipt(order: int) -> None:
     await asyncio.sleep(0.01)
+    # The failure nobody sees: loopwatch names this line, where the lost exception came from.
     raise ConnectionError(f"mail server refused the receipt for order {order}")
 
 
@@ -82,7 +83,7 @@ class LostExceptionView(View):
     """A fire-and-forget task that fails: nobody keeps the task, so nobody sees its error."""
 
     async def get(self, request: HttpRequest) -> HttpResponse:
-        # Mistake: task dropped, its exception is lost.
+        # Mistake: the task is dropped, so its exception is never retrieved.
         asyncio.create_task(_send_receipt(42))
         return HttpResponse("Order placed; receipt on its way (or is it?)")
 

@@ -80,7 +80,7 @@ class Command(BaseCommand):
         hops = counter_by_view(answers.metrics_text, "loopwatch_thread_hops_total")
         report = format_report(
             answers.document,
-            traffic={t.view: traffic[t.view] for t in targets},
+            traffic=traffic,
             hops=hops if answers.metrics_text else None,
             checks=static_check_lines(),
         )
