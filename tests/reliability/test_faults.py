@@ -69,8 +69,11 @@ async def test_a_raising_subscriber_breaks_nothing(
     statuses = [(await client.get(STALL)).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 200]
-    assert len(stalls_of_sleep_view()) == 3
-    assert counted_stalls() - before == 3
+    kept = stalls_of_sleep_view()
+    # At least the three sleeps (a starved machine may stretch another step past the
+    # threshold too); whatever was kept was also counted by the exporter after the failure.
+    assert len(kept) >= 3
+    assert counted_stalls() - before == len(kept)
     assert len(messages(caplog, "failed in on_record")) == 1
 
 
@@ -106,10 +109,11 @@ async def test_a_dead_watchdog_is_restarted_and_detection_resumes(
     later = [(await client.get(STALL)).status_code for _ in range(2)]
 
     assert [first, *later] == [200, 200, 200]
-    records = stalls_of_sleep_view()  # newest first
-    assert len(records) == 3
+    records = stalls_of_sleep_view()
+    assert len(records) >= 3
     sleep_line = source_line("SLEEP_LINE")
-    assert all(r.blocking_line and r.blocking_line.line == sleep_line for r in records[:2])
+    sampled = [r for r in records if r.blocking_line and r.blocking_line.line == sleep_line]
+    assert len(sampled) >= 2  # the stalls after the restart name their line again
     assert len(messages(caplog, "watchdog thread had stopped")) == 1
 
 
