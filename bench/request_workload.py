@@ -1,6 +1,7 @@
 """One process of the per-request benchmark: N requests to /fast/ through the ASGI app, in-process.
 
-    python bench/request_workload.py MODE LOOP N [TIME_SCALE]   # LOOP: asyncio|uvloop
+    python bench/request_workload.py [--time-scale 100] MODE LOOP N   # LOOP: asyncio|uvloop
+    python bench/request_workload.py watchdog LOOP SECONDS   # the watchdog's CPU, natively
 
 The test project's ASGI application is driven directly (scope, receive and send built here, no
 sockets), one request at a time, each in its own task as a server would run it. MODE is a rung
@@ -258,7 +259,11 @@ def watchdog_share(loop: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "watchdog":
-        watchdog_share(sys.argv[2], float(sys.argv[3]))
+    arguments = sys.argv[1:]
+    if arguments[0] == "watchdog":
+        watchdog_share(arguments[1], float(arguments[2]))
     else:
-        run(sys.argv[1], sys.argv[2], int(sys.argv[3]), *map(float, sys.argv[4:5]))
+        scale = 1.0
+        if arguments[0] == "--time-scale":
+            scale, arguments = float(arguments[1]), arguments[2:]
+        run(arguments[0], arguments[1], int(arguments[2]), scale)

@@ -2,6 +2,10 @@
 
     python bench/run.py steps                        # the per-step table, N=20000
     python bench/run.py steps --n 2000 --only "loopwatch asyncio" --json
+    python bench/run.py requests                     # per Django request, N=400
+    python bench/run.py requests-breakdown           # the same, one part of loopwatch at a time
+    python bench/run.py wrk                          # seconds, not instructions: see wrk_bench.py
+    python bench/run.py memory                       # RSS bound: see memory_bench.py
 
 Each configuration is one workload process run twice under
 `valgrind --tool=callgrind --separate-threads=yes`, with N units of work and with none; the
@@ -32,12 +36,16 @@ import site
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
+sys.path.insert(0, str(BENCH))  # the workload and benchmark modules beside this one
+
+from request_workload import MODES  # noqa: E402
 
 _COLLECTED = re.compile(r"^==\d+== Collected : (\d+)\s*$", re.MULTILINE)
 _SUMMARY = re.compile(r"^summary: (\d+)\s*$", re.MULTILINE)
@@ -59,16 +67,26 @@ class Config:
 
 @dataclass(frozen=True)
 class Target:
-    """`role` adds at most `limit` instructions per unit over `over`, in every group."""
+    """`role` adds at most `limit` instructions per unit over `over`, in every group; or, with
+    `ratios` ({group: r}), costs at most r times `over` in that group."""
 
     role: str
     over: str
-    limit: float
+    limit: float = 0.0
+    ratios: tuple[tuple[str, float], ...] = ()
 
     def describe(self, unit: str) -> str:
+        if self.ratios:
+            bounds = ", ".join(f"{ratio:.2f}x on {group}" for group, ratio in self.ratios)
+            return f"{self.role} costs at most {bounds} {self.over} per {unit}"
         return (
             f"{self.role} adds at most {self.limit:,.0f} instructions per {unit} over {self.over}"
         )
+
+    def passes(self, group: str, ours: float, base: float) -> bool:
+        if self.ratios:
+            return ours <= dict(self.ratios)[group] * base
+        return ours - base <= self.limit
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,8 @@ class Suite:
     # Differences and targets use the main thread's count, or all threads' (a server whose
     # work spreads over a thread pool, say).
     judge_all_threads: bool = False
+    # Lines printed after the table, measured by running the function (e.g. natively).
+    notes: Callable[[], list[str]] | None = None
 
     def judged(self, counts: Counts) -> float:
         return counts.all_threads if self.judge_all_threads else counts.main_thread
@@ -116,11 +136,22 @@ class Row:
 class Verdict:
     target: Target
     group: str
-    added: float | None  # None: a configuration needed for it was not measured
+    ours: float | None  # judged count per unit; None: not measured
+    base: float | None
+
+    @property
+    def added(self) -> float | None:
+        return None if self.ours is None or self.base is None else self.ours - self.base
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.ours is None or not self.base else self.ours / self.base
 
     @property
     def passed(self) -> bool | None:
-        return None if self.added is None else self.added <= self.target.limit
+        if self.ours is None or self.base is None:
+            return None
+        return self.target.passes(self.group, self.ours, self.base)
 
 
 def step_configs() -> tuple[Config, ...]:
@@ -133,6 +164,36 @@ def step_configs() -> tuple[Config, ...]:
     )
 
 
+def request_configs(modes: Sequence[str]) -> tuple[Config, ...]:
+    from request_workload import VALGRIND_SLOWDOWN
+
+    script = str(BENCH / "request_workload.py")
+    scale = ("--time-scale", str(VALGRIND_SLOWDOWN))
+    return tuple(
+        Config(f"{mode} {loop}", mode, loop, (script, *scale, mode, loop))
+        for loop in ("asyncio", "uvloop")
+        for mode in modes
+    )
+
+
+def watchdog_notes() -> list[str]:
+    """The watchdog thread, left out of the request counts, measured natively per second."""
+    lines = []
+    for loop in ("asyncio", "uvloop"):
+        command = [interpreter(), str(BENCH / "request_workload.py"), "watchdog", loop, "2"]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=workload_env(), cwd=ROOT, check=True
+        )
+        per_second, rate = (float(x) for x in done.stdout.split())
+        lines.append(
+            f"watchdog thread ({loop}, native): {per_second:,.0f} us CPU per second "
+            f"({per_second / 1e4:.2f}% of a core) while serving {rate:,.0f} requests/s"
+        )
+    return lines
+
+
+REQUEST_TARGET = Target("loopwatch", over="plain", ratios=(("asyncio", 1.02), ("uvloop", 1.03)))
+
 SUITES: dict[str, Suite] = {
     "steps": Suite(
         name="steps",
@@ -144,7 +205,34 @@ SUITES: dict[str, Suite] = {
         # wall-clock polls add on top under valgrind.
         targets=(Target("loopwatch-hotpath", over="plain", limit=2_000),),
     ),
+    # GET /fast/ through the test project's ASGI app, in-process. All threads: Django runs
+    # part of every request in a worker thread. The workload stops the watchdog (see
+    # request_workload.py); `notes` measures it natively.
+    "requests": Suite(
+        name="requests",
+        unit="request",
+        default_n=400,
+        configs=request_configs(("plain", "loopwatch")),
+        compare_to=("plain",),
+        targets=(REQUEST_TARGET,),
+        judge_all_threads=True,
+        notes=watchdog_notes,
+    ),
+    # Each mode adds one part of loopwatch to the one before (request_workload.MODES): the
+    # differences between consecutive rows are what each part costs.
+    "requests-breakdown": Suite(
+        name="requests-breakdown",
+        unit="request",
+        default_n=400,
+        configs=request_configs(MODES),
+        compare_to=("plain",),
+        targets=(REQUEST_TARGET,),
+        judge_all_threads=True,
+    ),
 }
+
+# Measured in seconds or megabytes, not instructions: their own modules run them.
+OTHER_COMMANDS = {"wrk": "wrk_bench", "memory": "memory_bench"}
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -165,6 +253,8 @@ def workload_env() -> dict[str, str]:
         paths.append(existing)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(paths)
+    # Set and dict orders follow string hashes: a fixed seed makes runs repeat exactly.
+    env["PYTHONHASHSEED"] = "0"
     return env
 
 
@@ -254,8 +344,7 @@ def compare(suite: Suite, measured: dict[str, Counts]) -> tuple[list[Row], list[
         for group in groups:
             ours = judged.get((target.role, group))
             base = judged.get((target.over, group))
-            added = None if ours is None or base is None else ours - base
-            verdicts.append(Verdict(target, group, added))
+            verdicts.append(Verdict(target, group, ours, base))
     return rows, verdicts
 
 
@@ -309,7 +398,12 @@ def render(suite: Suite, n: int, rows: list[Row], verdicts: list[Verdict]) -> st
             if verdict.target is target:
                 status = {True: "PASS", False: "FAIL", None: "not measured"}[verdict.passed]
                 added = _number(verdict.added, signed=True)
-                out.append(f"  {verdict.group:<10} {added:>8}  {status}")
+                ratio = ""
+                if target.ratios and verdict.ratio is not None:
+                    ratio = f"  {verdict.ratio:.3f}x"
+                out.append(f"  {verdict.group:<10} {added:>8}{ratio}  {status}")
+    if suite.notes is not None:
+        out += ["", *suite.notes()]
     return "\n".join(out)
 
 
@@ -334,6 +428,7 @@ def as_json(suite: Suite, n: int, rows: list[Row], verdicts: list[Verdict]) -> s
                     "target": v.target.describe(suite.unit),
                     "group": v.group,
                     "added": v.added,
+                    "ratio": v.ratio,
                     "passed": v.passed,
                 }
                 for v in verdicts
@@ -348,26 +443,37 @@ def run_suite(suite: Suite, n: int, only: Sequence[str] = ()) -> tuple[list[Row]
     unknown = set(only) - {c.name for c in suite.configs}
     if unknown:
         raise BenchError(f"no such configuration in {suite.name}: {', '.join(sorted(unknown))}")
-    measured = {}
-    for config in configs:
-        counts = measured[config.name] = per_unit(config, n)
+
+    def measure(config: Config) -> Counts:
+        counts = per_unit(config, n)
         print(
             f"  measured {config.name}: main thread {counts.main_thread:,.0f}, "
             f"all threads {counts.all_threads:,.0f} per {suite.unit}",
             file=sys.stderr,
         )
+        return counts
+
+    # Counted instructions do not depend on the machine's load: one run per core at a time.
+    with ThreadPoolExecutor(max_workers=max(1, len(os.sched_getaffinity(0)))) as pool:
+        found = list(pool.map(measure, configs))
+    measured = {config.name: counts for config, counts in zip(configs, found, strict=True)}
     return compare(suite, measured)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in OTHER_COMMANDS:
+        module = __import__(OTHER_COMMANDS[args_list[0]])
+        module.main(args_list[1:])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("suite", choices=sorted(SUITES))
+    parser.add_argument("suite", choices=[*sorted(SUITES), *OTHER_COMMANDS])
     parser.add_argument("--n", type=int, help="units of work per run (default: the suite's)")
     parser.add_argument(
         "--only", action="append", default=[], help="measure only this configuration (repeat)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     suite = SUITES[args.suite]
     n = args.n or suite.default_n
     if n <= 0:
