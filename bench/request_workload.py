@@ -124,13 +124,11 @@ class Lifespan:
         self.app = app
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.answers: asyncio.Queue[Message] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[None] | None = None
 
     async def startup(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
-        self.task = asyncio.get_running_loop().create_task(
-            self.app(scope, self.events.get, self.answers.put)
-        )
+        self.task = asyncio.ensure_future(self.app(scope, self.events.get, self.answers.put))
         await self.events.put({"type": "lifespan.startup"})
         await self.answers.get()
 

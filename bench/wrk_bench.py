@@ -15,6 +15,7 @@ requests per second).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -76,6 +77,7 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     results: list[Result] = field(default_factory=list)
+    recorded: int | None = None  # loopwatch servers: records of stalls seen while measured
 
     def pause(self) -> None:
         self.process.send_signal(signal.SIGSTOP)
@@ -201,6 +203,20 @@ def measure(server: Server, seconds: float, wrk_cpu: int | None) -> Result:
         server.pause()
 
 
+def count_records(server: Server) -> int:
+    """Stalls the server recorded: /fast/ never blocks, so each is a false alarm or a real
+    hiccup of the machine (the server descheduled for a threshold's length)."""
+    request = urllib.request.Request(
+        server.url + "/loopwatch/stalls.json", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    server.resume()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return len(json.load(response)["stalls"])
+    finally:
+        server.pause()
+
+
 def stop_all(servers: Sequence[Server]) -> None:
     for server in servers:
         server.resume()
@@ -237,6 +253,9 @@ def run(rounds: int, seconds: float, loops: Sequence[str], log: Path) -> list[Se
             for server in [*servers[shift:], *servers[:shift]]:
                 server.results.append(measure(server, seconds, wrk_cpu))
             print(f"  round {round_index + 1}/{rounds} done", flush=True)
+        for server in servers:
+            if server.config.mode == "loopwatch":
+                server.recorded = count_records(server)
     finally:
         stop_all(servers)
     return servers
@@ -245,7 +264,7 @@ def run(rounds: int, seconds: float, loops: Sequence[str], log: Path) -> list[Se
 def table(servers: Sequence[Server]) -> str:
     lines = [
         f"{'loop':8} {'configuration':24} {'req/s':>8} {'cost vs plain':>13}  "
-        f"{'per round':24} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+        f"{'per round':24} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'stalls':>6}"
     ]
     for server in servers:
         plain = next(
@@ -260,9 +279,11 @@ def table(servers: Sequence[Server]) -> str:
         p99 = statistics.median(r.p99_ms for r in server.results)
         errors = sum(r.errors for r in server.results)
         per_round = " ".join(f"{x:.2f}" for x in ratios)
+        stalls = "" if server.recorded is None else str(server.recorded)
         lines.append(
             f"{server.config.loop:8} {server.config.label:24} {rps:8.0f} "
-            f"{statistics.median(ratios):12.2f}x  {per_round:24} {p50:7.2f} {p99:7.2f} {errors:6d}"
+            f"{statistics.median(ratios):12.2f}x  {per_round:24} {p50:7.2f} {p99:7.2f} {errors:6d} "
+            f"{stalls:>6}"
         )
     return "\n".join(lines)
 
