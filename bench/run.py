@@ -102,6 +102,7 @@ class Suite:
     judge_all_threads: bool = False
     # Lines printed after the table, measured by running the function (e.g. natively).
     notes: Callable[[], list[str]] | None = None
+    threads_note: str = "adds the watchdog, whose wall-clock polls valgrind's slowdown inflates"
 
     def judged(self, counts: Counts) -> float:
         return counts.all_threads if self.judge_all_threads else counts.main_thread
@@ -192,6 +193,7 @@ def watchdog_notes() -> list[str]:
     return lines
 
 
+REQUEST_THREADS = "adds Django's worker threads; the watchdog is stopped, see below"
 REQUEST_TARGET = Target("loopwatch", over="plain", ratios=(("asyncio", 1.02), ("uvloop", 1.03)))
 
 SUITES: dict[str, Suite] = {
@@ -217,6 +219,7 @@ SUITES: dict[str, Suite] = {
         targets=(REQUEST_TARGET,),
         judge_all_threads=True,
         notes=watchdog_notes,
+        threads_note=REQUEST_THREADS,
     ),
     # Each mode adds one part of loopwatch to the one before (request_workload.MODES): the
     # differences between consecutive rows are what each part costs.
@@ -228,6 +231,7 @@ SUITES: dict[str, Suite] = {
         compare_to=("plain",),
         targets=(REQUEST_TARGET,),
         judge_all_threads=True,
+        threads_note=REQUEST_THREADS,
     ),
 }
 
@@ -385,8 +389,8 @@ def render(suite: Suite, n: int, rows: list[Row], verdicts: list[Verdict]) -> st
 
     out = [
         f"{suite.name}: instructions per {suite.unit} (callgrind, N={n:,}, N=0 subtracted)",
-        f"main: the main thread (the event loop); all: every thread (adds the watchdog, whose"
-        f" wall-clock polls valgrind's slowdown inflates); differences and targets: {judged}",
+        f"main: the main thread (the event loop); all: every thread ({suite.threads_note});"
+        f" differences and targets: {judged}",
         "",
         line(headers),
         line("-" * width for width in widths),
