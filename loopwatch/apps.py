@@ -18,9 +18,11 @@ class LoopwatchConfig(AppConfig):
         from loopwatch import conf, integrations
         from loopwatch.checks import register_checks
         from loopwatch.django_patches import django_patches
+        from loopwatch.mistakes import mistake_patches
         from loopwatch.wsgi_warning import warn_if_wsgi
 
         register_checks()
         setting_changed.connect(conf.clear_cache, dispatch_uid="loopwatch.conf.clear_cache")
         integrations.register("django", django_patches)
+        integrations.register("mistakes", mistake_patches)
         request_started.connect(warn_if_wsgi, dispatch_uid="loopwatch.warn_if_wsgi")

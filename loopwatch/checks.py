@@ -2,6 +2,7 @@
 
 - `loopwatch.E001`: a `LOOPWATCH` key that is unknown or of the wrong type.
 - `loopwatch.W001`: the ASGI application is not wrapped in `LoopwatchMiddleware`.
+- `loopwatch.W002`, `W003`, `W004`: mistakes in the views' code (see `view_checks.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ TAG = "loopwatch"
 
 
 def register_checks() -> None:
+    from loopwatch.view_checks import check_view_code, check_wsgi_only
+
     checks.register(check_settings, TAG)
     checks.register(check_asgi_application, TAG)
+    checks.register(check_view_code, TAG)
+    checks.register(check_wsgi_only, TAG)
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -38,15 +43,9 @@ def _hint(key: str) -> str:
 
 def check_asgi_application(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     path = _asgi_application_path()
-    if path is None:
-        return []
-    try:
-        module_name, _, attribute = path.rpartition(".")
-        application = getattr(importlib.import_module(module_name), attribute)
-    except Exception:
-        return []  # no importable ASGI application: nothing to say about it
-    if _wraps_loopwatch(application):
-        return []
+    application = asgi_application()
+    if path is None or application is None or _wraps_loopwatch(application):
+        return []  # nothing to say: no importable ASGI application, or it is wrapped
     return [
         checks.Warning(
             f"The ASGI application {path} is not wrapped in LoopwatchMiddleware: loopwatch "
@@ -56,6 +55,18 @@ def check_asgi_application(app_configs: Any = None, **kwargs: Any) -> list[check
             obj=path,
         )
     ]
+
+
+def asgi_application() -> Any:
+    """The project's ASGI application (ASGI_APPLICATION, or asgi.py next to wsgi.py), or None."""
+    path = _asgi_application_path()
+    if path is None:
+        return None
+    try:
+        module_name, _, attribute = path.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)
+    except Exception:
+        return None
 
 
 def _asgi_application_path() -> str | None:

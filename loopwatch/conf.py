@@ -62,6 +62,9 @@ SETTINGS: dict[str, Setting] = {
     "LOG_INTERVAL": Setting(60.0, "a number of seconds > 0", _is_positive_number),
     "METRICS_PORT": Setting(None, "a port number (0-65535) or None", _is_port),
     "METRICS_ADDRESS": Setting("127.0.0.1", "an IP address string", lambda v: isinstance(v, str)),
+    # Coroutine origin tracking: the exact creating line of an unawaited coroutine, paid for
+    # on every coroutine creation (docs/mistakes.md has the measured cost).
+    "TRACK_UNAWAITED": Setting(False, "a bool", lambda v: isinstance(v, bool)),
 }
 
 
@@ -77,6 +80,7 @@ class Config:
     log_interval: float
     metrics_port: int | None
     metrics_address: str
+    track_unawaited: bool
 
 
 def problems(raw: Any) -> list[tuple[str, str]]:

@@ -16,6 +16,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwatch.hops import Maker
 
 NO_REQUEST = "<none>"
 UNRESOLVED = "<unresolved>"
@@ -28,6 +32,8 @@ class RequestState:
 
     __slots__ = (
         "finished",
+        "hop_makers",
+        "hop_waits",
         "hops",
         "id",
         "loop_time",
@@ -47,6 +53,10 @@ class RequestState:
         self.loop_time = 0.0  # time this request's own steps held the loop
         self.wait_time = 0.0  # time it waited while other requests' steps held the loop
         self.hops = 0  # sync_to_async hops made while serving it
+        # Who made them, and each thread-sensitive hop's queue wait (bounded, see hops.py);
+        # None until the first hop.
+        self.hop_makers: dict[Maker, int] | None = None
+        self.hop_waits: list[float] | None = None
         self.finished = False
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 from loopwatch import causes, integrations, stacks, threadproc
 from loopwatch.buffer import RecordBuffer
 from loopwatch.context import NO_REQUEST, RequestState, in_flight
+from loopwatch.hops import HopLedger
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import LoopState, Sample, ThreadCpu
 from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactoryPatch
@@ -51,6 +52,7 @@ class Monitor:
         self.active = False
         self.tally: StepTally | None = None
         self.gc_pauses = causes.GcPauses()
+        self.hops = HopLedger()
         self.watchdog = Watchdog(self, interval=watchdog_interval(threshold))
         self._core_patches = PatchSet(
             [
@@ -368,6 +370,7 @@ class Monitor:
         self.sinks.record(record)
 
     def request_finished(self, state: RequestState) -> None:
+        self.hops.request_finished(state, self.sinks)
         self.sinks.request_end(state)
 
 

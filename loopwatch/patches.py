@@ -15,6 +15,7 @@ not active.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -283,3 +284,48 @@ class ExecuteWrappers:
 
     def is_pristine(self) -> bool:
         return not self._wrapped and self._signal.is_pristine()
+
+
+class CoroutineOriginTracking:
+    """`sys.set_coroutine_origin_tracking_depth(depth)` in the thread that applies it.
+
+    CPython keeps the depth per thread, so the previous depth is restored only from that same
+    thread (and only if nobody changed it since: asyncio's debug mode sets its own).
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.previous = 0
+        self.thread_id: int | None = None
+        self.active = False
+
+    def __repr__(self) -> str:
+        return f"<CoroutineOriginTracking depth={self.depth} active={self.active}>"
+
+    def apply(self) -> None:
+        if self.active:
+            return
+        self.previous = sys.get_coroutine_origin_tracking_depth()
+        if self.previous < self.depth:
+            sys.set_coroutine_origin_tracking_depth(self.depth)
+        self.thread_id = threading.get_ident()
+        self.active = True
+
+    def restore(self) -> bool:
+        if not self.active:
+            return True
+        self.active = False
+        if threading.get_ident() != self.thread_id:
+            logger.warning(
+                "loopwatch: coroutine origin tracking was switched on in another thread and "
+                "can only be switched off there; it stays on in that thread"
+            )
+            return False
+        if sys.get_coroutine_origin_tracking_depth() == max(self.depth, self.previous):
+            sys.set_coroutine_origin_tracking_depth(self.previous)
+        return True
+
+    def is_pristine(self) -> bool:
+        if threading.get_ident() != self.thread_id:
+            return not self.active
+        return sys.get_coroutine_origin_tracking_depth() == self.previous

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
 from django.utils.cache import add_never_cache_headers
 
+from loopwatch import hops
 from loopwatch import page as page_data
 from loopwatch.access import require_access
 from loopwatch.api import current_monitor, recent_stalls, stall_groups
@@ -67,6 +68,10 @@ def render_page(view: str | None, kind: str | None, nonce: str) -> str:
     monitor = current_monitor()
     context = {
         "groups": page_data.build_groups(groups, records, view=view, kind=kind),
+        # Thread hops are not records: shown unless the page is filtered to one kind.
+        "hops": [row for row in hops.summary() if view is None or row.view == view]
+        if kind is None
+        else [],
         "views": page_data.views_of(groups),
         "kinds": page_data.KINDS,
         "totals": page_data.kind_totals(groups),

@@ -1,9 +1,10 @@
 """Every dashboard query returns data from a real Prometheus scraping the demo site under load.
 
 The demo runs exactly as a user starts it (``scripts/demo.py``, what ``make demo``
-runs: migrate, uvicorn, the load driver over every view); Debian's Prometheus
-scrapes it every second with the shipped ``prometheus.yml`` and rules. Then each
-panel's queries are run as Grafana would run them with every picker on "All".
+runs: migrate, uvicorn, the load driver over every view), on asyncio and on uvloop.
+Debian's Prometheus scrapes it every second with the shipped ``prometheus.yml`` and
+rules. Then each panel's queries are run as Grafana would run them with every
+picker on "All".
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ def scrape_config(target: str) -> str:
 class DemoProcess:
     """``scripts/demo.py`` in a child process, its output read line by line."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, loop: str, workdir: Path) -> None:
         env = server_env({"DEMO_SITE_DB": str(workdir / "db.sqlite3"), "PYTHONUNBUFFERED": "1"})
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, str(DEMO_SCRIPT), "--port", str(port),
-             "--duration", str(LOAD_SECONDS), "--concurrency", "20"],
+             "--duration", str(LOAD_SECONDS), "--concurrency", "20", "--loop", loop],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -109,8 +110,11 @@ class DemoProcess:
                 self.process.wait()
 
 
-@pytest.fixture(scope="module")
+# Under uvloop loopwatch times task steps with a task factory instead of patching
+# asyncio's Handle: every panel must have data either way.
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
 def loaded_prometheus(
+    request: pytest.FixtureRequest,
     start_prometheus: Callable[[str], PrometheusServer],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LoadedPrometheus]:
@@ -118,7 +122,7 @@ def loaded_prometheus(
     port = free_port()
     server = start_prometheus(scrape_config(f"127.0.0.1:{port}"))
     load_started = time.time()
-    demo = DemoProcess(port, tmp_path_factory.mktemp("demo"))
+    demo = DemoProcess(port, request.param, tmp_path_factory.mktemp("demo"))
     try:
         demo.wait_for(LOAD_DONE, timeout=LOAD_SECONDS + 120)
         load_ended = time.time()
@@ -127,31 +131,12 @@ def loaded_prometheus(
         yield LoadedPrometheus(server, f"http://127.0.0.1:{port}", load_started, load_ended)
     finally:
         demo.stop()
-
-
-# Panels whose metrics loopwatch does not produce yet: DESIGN.md names the metrics and
-# loopwatch.metrics defines them, but nothing on main feeds them (no sync_to_async hop
-# tracking calls Sinks.hop, no detector emits "unawaited" or "lost_exception" records).
-# strict: the day the data appears these cases fail, and the mark must go.
-NOT_PRODUCED_YET = {
-    "Thread hops per request by view": "loopwatch_thread_hops_total",
-    "sync_to_async queue wait p95 by view": "loopwatch_sync_to_async_wait_seconds",
-    "Forgotten awaits and lost task exceptions by view": (
-        "loopwatch_unawaited_coroutines_total and loopwatch_lost_exceptions_total"
-    ),
-}
+        server.stop()
 
 
 def panel_cases() -> list[Any]:
     model = json.loads((DASHBOARDS / "loopwatch.json").read_text(encoding="utf-8"))
-    cases = []
-    for panel in panels(model):
-        marks = []
-        if panel["title"] in NOT_PRODUCED_YET:
-            reason = f"loopwatch does not produce {NOT_PRODUCED_YET[panel['title']]} yet"
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
-        cases.append(pytest.param(panel, id=panel["title"], marks=marks))
-    return cases
+    return [pytest.param(panel, id=panel["title"]) for panel in panels(model)]
 
 
 @pytest.mark.parametrize("panel", panel_cases())

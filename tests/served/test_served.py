@@ -172,10 +172,15 @@ def test_two_workers_are_summed_in_one_scrape(tmp_path: Path) -> None:
     with start_uvicorn(APP, env=env, workers=2, ready_path="/fast/") as server:
         pids: set[str] = set()
         sent = 0
-        # While one worker sleeps, the other accepts: concurrent blocking requests reach both.
-        with httpx.Client(base_url=server.url, timeout=30) as client, ThreadPoolExecutor(4) as pool:
+
+        # While one worker sleeps, the other accepts: concurrent blocking requests on fresh
+        # connections (a kept-alive one stays with the worker that accepted it) reach both.
+        def blocking_request(_: int) -> str:
+            return httpx.get(server.url + "/sleep/?s=0.1", timeout=30).text
+
+        with ThreadPoolExecutor(4) as pool:
             while len(pids) < 2 and sent < 40:
-                replies = list(pool.map(lambda _: client.get("/sleep/?s=0.1").text, range(4)))
+                replies = list(pool.map(blocking_request, range(4)))
                 pids.update(reply.rsplit(" ", 1)[1] for reply in replies)
                 sent += 4
         assert len(pids) == 2, "both workers should have served a blocking request"

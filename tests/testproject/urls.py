@@ -11,5 +11,6 @@ urlpatterns = [
     path("orm/sync/", views.SyncOrmView.as_view()),
     path("orm/async/", views.AsyncOrmView.as_view()),
     path("sync/", views.sync_view),
+    path("mistakes/", include("tests.testproject.mistake_urls")),
     path("loopwatch/", include("loopwatch.urls")),
 ]
