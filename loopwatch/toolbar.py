@@ -87,6 +87,8 @@ def collect(state: RequestState | None, page: str | None) -> dict[str, Any]:
         # Not running (LOOPWATCH["ENABLED"] off, no LoopwatchMiddleware) or served over WSGI.
         return {"running": False, "served_on_loop": state is not None}
     records = monitor.buffer.for_request(state.id)
+    # A copy: worker threads add to it while their hops start (None until the first hop).
+    makers = dict(state.hop_makers or {})
     return {
         "running": True,
         "served_on_loop": True,
@@ -98,6 +100,10 @@ def collect(state: RequestState | None, page: str | None) -> dict[str, Any]:
         "wall_time": time.perf_counter() - state.started,
         "wait_time": state.wait_time,
         "hops": state.hops,
+        "hop_makers": [
+            {"kind": maker.kind, "name": maker.name, "where": maker.where, "count": count}
+            for maker, count in sorted(makers.items(), key=lambda item: -item[1])
+        ],
         "stalls": [_row(r, page) for r in records if isinstance(r, StallRecord)],
         "orm_calls": [_row(r, page) for r in records if isinstance(r, SyncOrmRecord)],
         "others": [

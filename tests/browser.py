@@ -58,16 +58,15 @@ def dump_dom(command: list[str], url: str) -> str:
     return _run(command, "--dump-dom", url)
 
 
-def screenshot(command: list[str], url: str, path: Path) -> bytes:
-    """A PNG of the page at `url` (window `WINDOW`); checked to be a PNG of that size."""
-    width, height = WINDOW
-    _run(
-        command, f"--window-size={width},{height}", "--hide-scrollbars", f"--screenshot={path}", url
-    )
+def screenshot(command: list[str], url: str, path: Path, window: tuple[int, int] = WINDOW) -> bytes:
+    """A PNG of the page at `url` in a `window` (width, height); checked to be that PNG."""
+    width, height = window
+    size_flag = f"--window-size={width},{height}"
+    _run(command, size_flag, "--hide-scrollbars", f"--screenshot={path}", url)
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n"), f"{path} is not a PNG"
     size = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert size == WINDOW, f"{path} is {size}, expected {WINDOW}"
+    assert size == window, f"{path} is {size}, expected {window}"
     return data
 
 

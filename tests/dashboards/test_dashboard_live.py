@@ -1,9 +1,10 @@
 """Every dashboard query returns data from a real Prometheus scraping the demo site under load.
 
 The demo runs exactly as a user starts it (``scripts/demo.py``, what ``make demo``
-runs: migrate, uvicorn, the load driver over every view); Debian's Prometheus
-scrapes it every second with the shipped ``prometheus.yml`` and rules. Then each
-panel's queries are run as Grafana would run them with every picker on "All".
+runs: migrate, uvicorn, the load driver over every view), on asyncio and on uvloop.
+Debian's Prometheus scrapes it every second with the shipped ``prometheus.yml`` and
+rules. Then each panel's queries are run as Grafana would run them with every
+picker on "All".
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ def scrape_config(target: str) -> str:
 class DemoProcess:
     """``scripts/demo.py`` in a child process, its output read line by line."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, loop: str, workdir: Path) -> None:
         env = server_env({"DEMO_SITE_DB": str(workdir / "db.sqlite3"), "PYTHONUNBUFFERED": "1"})
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, str(DEMO_SCRIPT), "--port", str(port),
-             "--duration", str(LOAD_SECONDS), "--concurrency", "20"],
+             "--duration", str(LOAD_SECONDS), "--concurrency", "20", "--loop", loop],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -109,8 +110,11 @@ class DemoProcess:
                 self.process.wait()
 
 
-@pytest.fixture(scope="module")
+# Under uvloop loopwatch times task steps with a task factory instead of patching
+# asyncio's Handle: every panel must have data either way.
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
 def loaded_prometheus(
+    request: pytest.FixtureRequest,
     start_prometheus: Callable[[str], PrometheusServer],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LoadedPrometheus]:
@@ -118,7 +122,7 @@ def loaded_prometheus(
     port = free_port()
     server = start_prometheus(scrape_config(f"127.0.0.1:{port}"))
     load_started = time.time()
-    demo = DemoProcess(port, tmp_path_factory.mktemp("demo"))
+    demo = DemoProcess(port, request.param, tmp_path_factory.mktemp("demo"))
     try:
         demo.wait_for(LOAD_DONE, timeout=LOAD_SECONDS + 120)
         load_ended = time.time()
@@ -127,6 +131,7 @@ def loaded_prometheus(
         yield LoadedPrometheus(server, f"http://127.0.0.1:{port}", load_started, load_ended)
     finally:
         demo.stop()
+        server.stop()
 
 
 def panel_cases() -> list[Any]:

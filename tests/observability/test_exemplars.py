@@ -92,7 +92,8 @@ def test_prometheus_exemplar_leads_to_the_record_and_its_line(tmp_path: Path) ->
         assert section is not None, f"no stall-{record['id']} anchor on the page"
         assert f"tests/testproject/views.py:{source_line('SLEEP_LINE')}" in section
         link = f"{server.url}/loopwatch/#stall-{record['id']}"
-        shot = screenshot(browser, link, tmp_path / "page.png")
+        # Tall enough for the whole page: nothing scrolls, the group's header stays in view.
+        shot = screenshot(browser, link, tmp_path / "page.png", window=(1400, 1500))
     keep_for_docs(shot, "reading-a-stall-page.png")
     keep_for_docs(json.dumps(series, indent=2).encode() + b"\n", "reading-a-stall-exemplar.json")
 

@@ -89,6 +89,27 @@ def test_panel_of_a_calm_view_lists_no_stall(toolbar_site: Server) -> None:
     assert milliseconds(content, "loopwatch-loop-time") < 100
 
 
+def hop_rows(content: str) -> list[str]:
+    return re.findall(r'<tr class="loopwatch-hop-maker">.*?</tr>', content, re.S)
+
+
+def test_panel_counts_the_thread_hops_and_names_who_made_them(toolbar_site: Server) -> None:
+    """Two sync_to_async calls in the view are two hops, credited to the view's line."""
+    where = f"tests/toolbar/views.py:{source_line('TOOLBAR_HOP_LINE')}"
+    content = panel_html(toolbar_site, "/toolbar/hopping/")
+    (row,) = [row for row in hop_rows(content) if where in row]
+    assert "<td>2</td>" in row
+    assert "time.monotonic" in row
+    # The toolbar hops too (its show_toolbar callback, its SQL panel): those are counted,
+    # and named, as they would be in any request it instruments.
+    total = re.search(r'id="loopwatch-hops">(\d+)<', content)
+    assert total
+    counts = [int(re.search(r"<td>(\d+)</td>", r).group(1)) for r in hop_rows(content)]  # type: ignore[union-attr]
+    assert int(total.group(1)) == sum(counts) >= 2
+    calm = panel_html(toolbar_site, "/toolbar/calm/")
+    assert not [row for row in hop_rows(calm) if where in row]
+
+
 def test_each_request_shows_only_its_own_stalls(toolbar_site: Server) -> None:
     """A calm request made after a blocking one does not inherit the blocking one's stall."""
     sleep_line = f"tests/toolbar/views.py:{source_line('TOOLBAR_SLEEP_LINE')}"
@@ -104,7 +125,7 @@ def test_chromium_renders_the_panel_with_the_blocking_line(
     """In a real browser, opening the panel shows the stall's duration and blocking line."""
     url = f"{browser_site.url}/toolbar/blocking/?s=0.15&open={PANEL}"
     dom = dump_dom(chromium, url)
-    match = re.search(r'<pre id="panel-text">(.*?)</pre>', dom, re.S)
+    match = re.search(r'<pre id="panel-text" hidden="">(.*?)</pre>', dom, re.S)
     assert match, dom[-2000:]
     text = html.unescape(match.group(1))
     assert re.search(r"Steps that held the loop \(\d+\)", text), text

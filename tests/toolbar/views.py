@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
@@ -42,7 +43,7 @@ def page(title: str, request: HttpRequest) -> HttpResponse:
     opener = OPENER % f'"{escape(panel)}"' if panel.isidentifier() else ""
     return HttpResponse(
         f"<!doctype html><html><head><title>{escape(title)}</title></head>"
-        f'<body><h1>{escape(title)}</h1><pre id="panel-text"></pre>{opener}</body></html>'
+        f'<body><h1>{escape(title)}</h1><pre id="panel-text" hidden></pre>{opener}</body></html>'
     )
 
 
@@ -55,6 +56,15 @@ class BlockingPage(View):
         with contextlib.suppress(SynchronousOnlyOperation):
             Item.objects.count()  # TOOLBAR_ORM_LINE
         return page("blocking", request)
+
+
+class HoppingPage(View):
+    """Hands two calls to a worker thread: two sync_to_async hops made by this view's line."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        for _ in range(2):
+            await sync_to_async(time.monotonic)()  # TOOLBAR_HOP_LINE
+        return page("hopping", request)
 
 
 class CalmPage(View):
