@@ -95,11 +95,15 @@ in_flight = InFlight()
 @contextmanager
 def request_scope(state: RequestState) -> Iterator[RequestState]:
     """Make `state` the current request; undone with its token, so scopes nest."""
+    from loopwatch.steps import bind_request, unbind_request  # steps imports this module
+
     token = current_request.set(state)
+    bound = bind_request(state)
     in_flight.add(state)
     try:
         yield state
     finally:
         state.finished = True
         in_flight.discard(state)
+        unbind_request(bound)
         current_request.reset(token)

@@ -22,6 +22,7 @@ between steps is recorded as one `gil` stall here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from loopwatch import causes, stacks
 from loopwatch import steps as steps_module
-from loopwatch.context import current_request
+from loopwatch.context import RequestState, current_request
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import CpuSnapshot, LoopState, Sample, ThreadCpu
 
@@ -239,12 +240,11 @@ class Watchdog:
             sample.syscall = self.syscall(state)
             sample.looked_at = now
             return sample
-        context = state.step_context if key > 0 else None
         sample = state.sample = Sample(
             step_start=key,
             wall=now,
             raw_stack=raw_stack,
-            request=context.get(current_request) if context is not None else None,
+            request=_step_request(state) if key > 0 else None,
             loop_cpu=causes.native_thread_cpu(state.native_id),
             syscall=self.syscall(state),
             loop_busy=self.busy(state),
@@ -320,3 +320,15 @@ def _needs_sample(state: LoopState, key: float, now: float) -> bool:
         return False  # waiting for another thread's GIL: its own line is not the point
     begin = key if key > 0 else -key
     return now - begin >= 2 * (sample.looked_at - begin)
+
+
+def _step_request(state: LoopState) -> RequestState | None:
+    """The request of the step running now, read mid-step (right even if it ends the request)."""
+    if state.times_callbacks:
+        context = state.step_context
+        return context.get(current_request) if context is not None else None
+    # uvloop: only task steps are timed, and the task running one is asyncio's current task
+    # for that loop; its TimedCoroutine knows the request. Read here, not stored per step.
+    task = asyncio.tasks._current_tasks.get(state.loop)  # type: ignore[attr-defined]
+    coro = task.get_coro() if task is not None else None
+    return getattr(coro, "_request", None)

@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ROOT, TOKEN, free_port
+from tests.servers import free_port
+
+from .conftest import ROOT, TOKEN
 from .expected import GUIDE_TEMPLATE_VIEW, MISTAKE_LINES, MISTAKES, MISTAKES_FILE
 
 pytestmark = pytest.mark.real_server
