@@ -206,10 +206,18 @@ def classify(
     busiest, busiest_share = _busiest_other(sample, others_end, window)
     if window < MIN_WINDOW:
         # The sample came late in the step (a CPU-bound loop thread lets the watchdog have
-        # the GIL only after a switch interval): measure from the poll before instead, which
-        # was at most one interval before the step began.
+        # the GIL only after a switch interval, later still on a busy machine).
+        in_io_call = sample.syscall is not None and sample.syscall >= 0
+        if in_io_call and sample.syscall != _FUTEX:
+            return "io", None  # seen inside sleep, recv, read, poll...: waiting on the system
         if sample.baseline_loop_cpu is None or end - sample.baseline_wall < MIN_WINDOW:
-            return "unknown", None
+            # No earlier clock: schedstat (ns-precise, counting the GIL it lent the watchdog)
+            # still tells a thread that ran or wanted to all along from one that waited.
+            if sample.loop_busy is None or loop_busy_end is None or window <= 0:
+                return "unknown", None
+            busy = (loop_busy_end - sample.loop_busy) / window
+            return ("cpu" if busy >= CPU_SHARE else "unknown"), None
+        # Measure from the poll before instead, which was around the step's start.
         window = end - sample.baseline_wall
         cpu_from, busy_from = sample.baseline_loop_cpu, sample.baseline_loop_busy
         busiest, busiest_share = None, 0.0

@@ -46,7 +46,8 @@ BLOCKING_CALLS = {
 BLOCKING_MODULES = {
     "requests": (
         "requests blocks the loop until the server answers: use httpx.AsyncClient "
-        "(async with httpx.AsyncClient() as client: await client.get(...))."
+        "(one client shared by the process, `await client.get(...)`: creating a client per "
+        "request reads the CA bundle on the loop)."
     ),
     "subprocess": (
         "subprocess waits for the child process on the loop: use "

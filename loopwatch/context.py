@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from loopwatch.hops import Maker
@@ -92,24 +92,34 @@ class InFlight:
 in_flight = InFlight()
 
 
-def enter_request(state: RequestState) -> Token[RequestState | None]:
+Entered = tuple[Token["RequestState | None"], Any]
+
+
+def enter_request(state: RequestState) -> Entered:
     """Make `state` the current request and count it in flight; undo with `exit_request`."""
+    from loopwatch.steps import bind_request  # steps imports this module
+
     token = current_request.set(state)
+    bound = bind_request(state)
     in_flight.add(state)
-    return token
+    return token, bound
 
 
-def exit_request(state: RequestState, token: Token[RequestState | None]) -> None:
+def exit_request(state: RequestState, entered: Entered) -> None:
+    from loopwatch.steps import unbind_request
+
+    token, bound = entered
     state.finished = True
     in_flight.discard(state)
+    unbind_request(bound)
     current_request.reset(token)
 
 
 @contextmanager
 def request_scope(state: RequestState) -> Iterator[RequestState]:
     """Make `state` the current request; undone with its token, so scopes nest."""
-    token = enter_request(state)
+    entered = enter_request(state)
     try:
         yield state
     finally:
-        exit_request(state, token)
+        exit_request(state, entered)

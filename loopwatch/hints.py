@@ -22,8 +22,9 @@ _CODE_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(r"\brequests\.|\burlopen\s*\(|\burllib\.|\bhttp\.client\b|\.getresponse\("),
-        "A blocking HTTP call: use an async client (`async with httpx.AsyncClient() as c: "
-        "await c.get(...)`) or `await sync_to_async(call)()`.",
+        "A blocking HTTP call: use an async client (`await client.get(...)` on one "
+        "`httpx.AsyncClient` shared by the whole process: building one per request reads "
+        "the CA bundle on the loop) or `await sync_to_async(call)()`.",
     ),
     (
         re.compile(r"\.objects\.|\.save\(|\.delete\(|\bcursor\("),

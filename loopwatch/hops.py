@@ -55,7 +55,6 @@ OVERFLOW = "(other)"
 # Frames that only pass the hop along: the hop is made by the first frame above them.
 _RELAY_MODULES = ("asgiref.", "django.dispatch.")
 _DJANGO_HANDLER = "django.core.handlers.asgi"
-_DJANGO_EXCEPTION_WRAPPER = "django.core.handlers.exception"
 
 _lock = threading.Lock()
 
@@ -150,7 +149,7 @@ def hop_maker(func: Any, view: str, frame: FrameType | None) -> Maker | None:
     if owner is not None and callable(getattr(owner, "get_response", None)):
         return Maker("middleware", _dotted(type(owner)))
     wrapped = getattr(target, "__wrapped__", None)
-    if wrapped is not None and getattr(target, "__module__", "") == _DJANGO_EXCEPTION_WRAPPER:
+    if wrapped is not None and _is_exception_wrapper(target):
         # A sync-only middleware adapted as a whole: Django wraps it in
         # convert_exception_to_response() and hops once for it and everything below it.
         return Maker("middleware", _middleware_name(wrapped))
@@ -199,6 +198,21 @@ class _Django:
         self.response_class = HttpResponseBase
         self.queryset_classes = (QuerySet, Manager)
         self.model_class = Model
+        # convert_exception_to_response()'s sync wrapper copies the name and module of what it
+        # wraps (functools.wraps): only its code object tells it apart.
+        from django.core.handlers.exception import convert_exception_to_response
+
+        self.exception_wrapper_code = convert_exception_to_response(_sync_handler).__code__
+
+
+def _sync_handler(request: Any) -> Any:
+    return None
+
+
+def _is_exception_wrapper(target: Any) -> bool:
+    django = _django_objects()
+    code = getattr(target, "__code__", None)
+    return django is not None and code is not None and code is django.exception_wrapper_code
 
 
 _django: _Django | None = None
@@ -230,10 +244,12 @@ def _user_where(frame: FrameType | None) -> str | None:
 
 
 def _is_view(target: Any, view: str) -> bool:
-    while target is not None:
+    for _ in range(8):  # a few decorators deep (ATOMIC_REQUESTS' atomic(), say), no further
+        if target is None:
+            return False
         if getattr(target, "view_class", None) is not None or _dotted(target) == view:
             return True
-        target = getattr(target, "__wrapped__", None)  # e.g. ATOMIC_REQUESTS' atomic()
+        target = getattr(target, "__wrapped__", None)
     return False
 
 

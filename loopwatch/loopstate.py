@@ -56,6 +56,7 @@ class Sample:
     # CPU plus run-queue seconds (schedstat), at `wall` and at the previous poll.
     loop_busy: float | None = None
     baseline_loop_busy: float | None = None
+    looked_at: float = 0.0  # the latest look (stack and system call are from it)
 
     @property
     def stack(self) -> tuple[CodeLine, ...]:
@@ -128,8 +129,12 @@ class LoopState:
 
     def running_step(self) -> float:
         """Start of the step running now, 0.0 when none (read by the watchdog thread)."""
+        # End first: a step that starts between the two reads then counts as running. Read
+        # the other way round, a step started (and the GIL handed over) in between could be
+        # taken for no step at all, and its time for an untimed block.
+        end = self.step_end
         start = self.step_start
-        return start if start > self.step_end else 0.0
+        return start if start > end else 0.0
 
     def __repr__(self) -> str:
         return f"<LoopState {type(self.loop).__name__} thread={self.thread_name}>"

@@ -28,7 +28,7 @@ from loopwatch.hops import HopLedger
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import LoopState, Sample, ThreadCpu
 from loopwatch.patches import ListEntry, Patch, PatchSet, Reversible, TaskFactoryPatch
-from loopwatch.records import CodeLine, HeldBy, Record, StallRecord
+from loopwatch.records import Cause, CodeLine, HeldBy, Record, StallRecord
 from loopwatch.sinks import Sinks
 from loopwatch.stacks import RawStack
 from loopwatch.steps import make_task_factory, make_timed_run
@@ -211,11 +211,12 @@ class Monitor:
             sample = state.sample if state.sample and state.sample.step_start == start else None
             if sample is None:
                 sample = self._gil_wait_sample(state, start)
+            verdict = self._classify(state, sample, start, end)
             stack = sample.stack if sample and sample.raw_stack else _end_of_step_stack(step)
             if sample is not None and sample.request is not None:
                 # Read mid-step: right even when the request ended within this very step.
                 request = sample.request
-            self._record_stall(state, sample, stack, start, end, request, source="step")
+            self._record_stall(state, sample, stack, start, end, request, "step", verdict)
             self.watchdog.ensure_running()
             _own_work_done(state)
         except Exception:
@@ -274,7 +275,8 @@ class Monitor:
                 other_raw_stacks={holder.ident: holder_stack},
                 gil_holder=holder,
             )
-            self._record_stall(state, sample, sample.stack, start, end, None, source="lag")
+            verdict = self._classify(state, sample, start, end)
+            self._record_stall(state, sample, sample.stack, start, end, None, "lag", verdict)
         except Exception:
             logger.exception("loopwatch: failed to record a wait for the GIL")
 
@@ -293,11 +295,36 @@ class Monitor:
             lower = max(state.last_idle_seen, state.step_end)
             begin = (min(lower, busy_since) + busy_since) / 2
             if now - begin >= self.threshold:
+                verdict = self._classify(state, sample, begin, now)
                 stack = sample.stack
-                self._record_stall(state, sample, stack, begin, now, None, source="lag")
+                self._record_stall(state, sample, stack, begin, now, None, "lag", verdict)
                 _own_work_done(state)
         except Exception:
             logger.exception("loopwatch: failed to record an untimed block")
+
+    def _classify(
+        self, state: LoopState, sample: Sample | None, start: float, end: float
+    ) -> tuple[Cause, ThreadCpu | None]:
+        """Cause of a stall that just ended. Call it before doing anything else on the loop
+        thread: the clocks read here must not include loopwatch's own bookkeeping (the first
+        read of a source file for the stack takes milliseconds of CPU)."""
+        loop_cpu_end = causes.native_thread_cpu(state.native_id)
+        loop_busy_end = _busy(state)
+        others_end = {}
+        if sample is not None:
+            for reading in sample.other_threads:
+                cpu = causes.native_thread_cpu(reading.native_id)
+                if cpu is not None:
+                    others_end[reading.ident] = cpu
+        return causes.classify(
+            sample,
+            start,
+            end,
+            loop_cpu_end,
+            self.gc_pauses.overlap(start, end),
+            others_end,
+            loop_busy_end,
+        )
 
     def _record_stall(
         self,
@@ -308,23 +335,10 @@ class Monitor:
         end: float,
         request: RequestState | None,
         source: str,
+        verdict: tuple[Cause, ThreadCpu | None],
     ) -> None:
         duration = end - start
-        others_end = {}
-        if sample is not None:
-            for reading in sample.other_threads:
-                cpu = causes.native_thread_cpu(reading.native_id)
-                if cpu is not None:
-                    others_end[reading.ident] = cpu
-        cause, culprit = causes.classify(
-            sample,
-            start,
-            end,
-            causes.native_thread_cpu(state.native_id),
-            self.gc_pauses.overlap(start, end),
-            others_end,
-            _busy(state),
-        )
+        cause, culprit = verdict
         held_by = None
         blocking = stacks.user_line(stack)
         if cause == "gil" and culprit is not None and sample is not None:

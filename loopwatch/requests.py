@@ -39,10 +39,10 @@ async def serve(
     (Django's own handler, patched) sees the request as already scoped.
     """
     state = state_for(scope)
-    token = enter_request(state)
+    entered = enter_request(state)
     try:
         return await app(*args)
     finally:
-        exit_request(state, token)
+        exit_request(state, entered)
         if monitor is not None:
             monitor.request_finished(state)

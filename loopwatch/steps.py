@@ -138,7 +138,15 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     # No __getattr__ forwarding: a class with one routes *every* attribute read through a
     # Python-level hook (~1,500 instructions per step here, the C Task's own `send` lookup
     # included). What Task.__repr__, get_stack() and debuggers read is spelled out instead.
-    __slots__ = ("__name__", "__qualname__", "_context", "_coro", "_monitor", "_state")
+    __slots__ = (
+        "__name__",
+        "__qualname__",
+        "_coro",
+        "_monitor",
+        "_request",
+        "_send",
+        "_state",
+    )
 
     def __init__(
         self, coro: Any, state: LoopState, monitor: Monitor, context: contextvars.Context
@@ -146,7 +154,11 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         self._coro = coro
         self._state = state
         self._monitor = monitor
-        self._context = context  # the task's context, for the watchdog to read mid-step
+        self._send = coro.send  # bound once: a step then skips the method lookup
+        # The request this task works for: the one current when the task was created, or the
+        # one a request scope opened inside it (`bind_request`). Kept here so that no step has
+        # to read the ContextVar.
+        self._request: Any = context.get(current_request)
         self.__name__ = getattr(coro, "__name__", type(coro).__name__)
         self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
 
@@ -155,7 +167,6 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         # clock and the ContextVar are read through module-level bindings.
         state = self._state
         start = _clock()
-        state.step_context = self._context
         state.step_start = start
         try:
             return self._coro.send(value)
@@ -163,8 +174,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
             end = _clock()
             state.step_end = end
             elapsed = end - start
-            # `send` runs inside the task's own context, so the current value is the task's.
-            request = _current_request()
+            request = self._request
             if request is not None:
                 request.loop_time += elapsed
             if elapsed >= state.threshold:
@@ -173,7 +183,6 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         state = self._state
         start = time.perf_counter()
-        state.step_context = self._context
         state.step_start = start
         try:
             if val is None and tb is None:
@@ -186,8 +195,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         end = time.perf_counter()
         state.step_end = end
         elapsed = end - start
-        # `send` runs inside the task's own context, so the current value is the task's.
-        request = current_request.get()
+        request = self._request
         if request is not None:
             request.loop_time += elapsed
         if elapsed >= state.threshold:
@@ -229,7 +237,6 @@ def _inner(coro: Any, name: str, generator_name: str) -> Any:
 
 
 _clock = time.perf_counter
-_current_request = current_request.get
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
 
@@ -253,3 +260,32 @@ def make_task_factory(
 
     loopwatch_task_factory.__loopwatch_previous__ = previous  # type: ignore[attr-defined]
     return loopwatch_task_factory
+
+
+def bind_request(request: Any) -> Any:
+    """Make `request` the one the current task's timed steps are charged to (uvloop).
+
+    Returns what was bound before, for `unbind_request`. A no-op where steps are not timed by a
+    TimedCoroutine (stock asyncio reads the request from each step's context instead).
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    coro = task.get_coro() if task is not None else None
+    if not isinstance(coro, TimedCoroutine):
+        return None
+    previous = coro._request
+    coro._request = request
+    return previous
+
+
+def unbind_request(previous: Any) -> None:
+    """Undo `bind_request` in the current task."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return
+    coro = task.get_coro() if task is not None else None
+    if isinstance(coro, TimedCoroutine):
+        coro._request = previous

@@ -36,7 +36,10 @@ from loopwatch.records import Record, StallRecord, SyncOrmRecord
 class LoopwatchPanel(Panel):
     """Stalls, ORM calls on the loop, thread hops and loop time of the current request."""
 
-    # Safe under ASGI: it reads the request's own state and never touches the database.
+    # Safe under ASGI. In async mode the toolbar calls generate_stats() on the event-loop
+    # thread, so it only reads in-memory state (the request's RequestState and the record
+    # ring): no database, no I/O. The panel's content is rendered later by the toolbar's
+    # render_panel view, a sync view Django runs in a worker thread.
     is_async = True
     title = "Event loop"
     template = "loopwatch/toolbar_panel.html"

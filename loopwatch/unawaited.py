@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("loopwatch")
 
-# Frames kept per coroutine when origin tracking is on. One would name the creating frame,
-# but Django's manager methods create the coroutine one frame below the user's line
-# (`Item.objects.aget()` is `manager_method()` calling `QuerySet.aget()`), so two.
-ORIGIN_DEPTH = 2
+# Frames kept per coroutine when origin tracking is on: the creating frame only, since each
+# frame more costs on every coroutine creation. When that frame is not the user's (Django's
+# `Item.objects.aget()` is `manager_method()` calling `QuerySet.aget()`), the finalizing
+# frame names the line, as without tracking.
+ORIGIN_DEPTH = 1
 
 
 def unawaited_patches(monitor: Monitor, track_origin: bool) -> list[Reversible]:
@@ -70,13 +71,17 @@ def _recording(monitor: Monitor, original: Callable[[Any], None]) -> Callable[[A
 
 def unawaited_record(coro: Any, finalizing: FrameType | None) -> UnawaitedRecord:
     """The record for `coro`, finalized while `finalizing` ran (no local values are read)."""
-    stack = _origin_stack(coro) or stacks.capture(finalizing)
+    stack = _origin_stack(coro)
+    line = stacks.user_line(stack)
+    if line is None:
+        stack = stacks.capture(finalizing)
+        line = stacks.user_line(stack)
     state = current_request.get()
     return UnawaitedRecord(
         view=state.view if state is not None else NO_REQUEST,
         method=state.method if state is not None else None,
         path=state.path if state is not None else None,
-        blocking_line=stacks.user_line(stack),
+        blocking_line=line,
         stack=stack,
         coroutine=_coroutine_name(coro),
     )

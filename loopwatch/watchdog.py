@@ -22,6 +22,7 @@ between steps is recorded as one `gil` stall here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
@@ -30,7 +31,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from loopwatch import causes, stacks
-from loopwatch.context import current_request
+from loopwatch import steps as steps_module
+from loopwatch.context import RequestState, current_request
 from loopwatch.lagprobe import LagProbe
 from loopwatch.loopstate import CpuSnapshot, LoopState, Sample, ThreadCpu
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("loopwatch")
 
 MIN_INTERVAL = 0.001
+_STEPS_FILE = steps_module.__file__
 
 
 def watchdog_interval(threshold: float) -> float:
@@ -103,6 +106,13 @@ class Watchdog:
 
     def _run(self, ready: threading.Event) -> None:
         sleep = time.sleep
+        try:
+            # A first snapshot at once: the baseline for a step that blocks right after
+            # install(), before any regular poll.
+            self.poll(time.perf_counter())
+        except Exception:
+            logger.exception("loopwatch: watchdog poll failed; it keeps running")
+            self._failures_logged = True
         ready.set()
         while True:
             sleep(self.interval)
@@ -140,7 +150,7 @@ class Watchdog:
         frames: dict[int, FrameType] | None = None
         for state in states:
             start = state.running_step()
-            if start and now - start >= self.interval and _needs_sample(state, start):
+            if start and now - start >= self.interval and _needs_sample(state, start, now):
                 frames = frames if frames is not None else sys._current_frames()
                 self._sample(state, start, now, frames)
         snapshot = causes.snapshot_threads(now, {s.thread_id: s.native_id for s in states})
@@ -169,6 +179,10 @@ class Watchdog:
                 if holder is not None and (sample is None or sample.step_start != start):
                     frames = frames if frames is not None else sys._current_frames()
                     sample = self._sample(state, start, now, frames)
+                elif holder is not None and sample is not None and sample.wall != now:
+                    # Looked at before the hold: the verdict and the holder's stack go on it.
+                    frames = frames if frames is not None else sys._current_frames()
+                    self._complete(state, sample, snapshot, previous, frames, holder)
                 if sample is not None and sample.step_start == start and sample.wall == now:
                     frames = frames if frames is not None else sys._current_frames()
                     self._complete(state, sample, snapshot, previous, frames, holder)
@@ -198,7 +212,8 @@ class Watchdog:
             if isinstance(state.probe, LagProbe):
                 state.probe.maybe_ping(now, urgent=True)  # its pong marks the block's end
             return
-        if now - state.busy_since >= self.interval and _needs_sample(state, -state.busy_since):
+        key = -state.busy_since
+        if now - state.busy_since >= self.interval and _needs_sample(state, key, now):
             frames = sys._current_frames()
             sample = self._sample(state, -state.busy_since, now, frames)
             if sample is not None:
@@ -213,15 +228,27 @@ class Watchdog:
         current = state.running_step() if key > 0 else -state.busy_since
         if current != key:
             return None
-        context = state.step_context if key > 0 else None
+        raw_stack = stacks.capture_raw(frames.get(state.thread_id))
+        if raw_stack and raw_stack[-1][0] == _STEPS_FILE:
+            # In the step timer itself, before or after the step's code: nothing to see.
+            return None
+        sample = state.sample
+        if sample is not None and sample.step_start == key:
+            # A later look at the same step: only where it is now, and its system call. The
+            # clocks stay those of the first look, which measure the most of the stall.
+            sample.raw_stack = raw_stack
+            sample.syscall = self.syscall(state)
+            sample.looked_at = now
+            return sample
         sample = state.sample = Sample(
             step_start=key,
             wall=now,
-            raw_stack=stacks.capture_raw(frames.get(state.thread_id)),
-            request=context.get(current_request) if context is not None else None,
+            raw_stack=raw_stack,
+            request=_step_request(state) if key > 0 else None,
             loop_cpu=causes.native_thread_cpu(state.native_id),
             syscall=self.syscall(state),
             loop_busy=self.busy(state),
+            looked_at=now,
         )
         return sample
 
@@ -279,6 +306,29 @@ class Watchdog:
         )
 
 
-def _needs_sample(state: LoopState, key: float) -> bool:
+def _needs_sample(state: LoopState, key: float, now: float) -> bool:
+    """First look at a blocked step, or a new look each time its age has doubled.
+
+    The first look may land on a line the step only passed through (a send before the
+    recv that blocks, on a busy machine): the latest look, deepest into the stall, names the
+    line. Looks stay few (one per doubling) and happen only for steps already this slow.
+    """
     sample = state.sample
-    return sample is None or sample.step_start != key
+    if sample is None or sample.step_start != key:
+        return True
+    if sample.gil_holder is not None:
+        return False  # waiting for another thread's GIL: its own line is not the point
+    begin = key if key > 0 else -key
+    return now - begin >= 2 * (sample.looked_at - begin)
+
+
+def _step_request(state: LoopState) -> RequestState | None:
+    """The request of the step running now, read mid-step (right even if it ends the request)."""
+    if state.times_callbacks:
+        context = state.step_context
+        return context.get(current_request) if context is not None else None
+    # uvloop: only task steps are timed, and the task running one is asyncio's current task
+    # for that loop; its TimedCoroutine knows the request. Read here, not stored per step.
+    task = asyncio.tasks._current_tasks.get(state.loop)  # type: ignore[attr-defined]
+    coro = task.get_coro() if task is not None else None
+    return getattr(coro, "_request", None)

@@ -4,6 +4,7 @@ traffic = await send_traffic("http://127.0.0.1:8000", targets, duration=20, conc
 """
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,8 +47,9 @@ async def send_traffic(
 ) -> dict[str, ViewTraffic]:
     """Request the targets round-robin from ``concurrency`` workers until ``duration`` is up.
 
-    Each worker starts at a different target, so every view is in flight alongside the others:
-    that is what makes one view's stall visible as other views' wait.
+    The workers share one round-robin, so every view gets its turn even when slow views hold
+    the workers (or the loop) for most of the run, and every view is in flight alongside the
+    others: that is what makes one view's stall visible as other views' wait.
     """
     if not targets:
         raise ValueError("no targets to send traffic to")
@@ -57,12 +59,11 @@ async def send_traffic(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits) as client:
+        turns = itertools.count()
 
-        async def worker(first: int) -> None:
-            n = first
+        async def worker() -> None:
             while time.monotonic() < deadline:
-                target = targets[n % len(targets)]
-                n += 1
+                target = targets[next(turns) % len(targets)]
                 try:
                     response = await client.request(target.method, target.path)
                     status = response.status_code
@@ -73,7 +74,7 @@ async def send_traffic(
                     # Do not spin on a server that is down; it is reported in the table.
                     await asyncio.sleep(0.1)
 
-        workers = asyncio.gather(*(worker(i) for i in range(concurrency)))
+        workers = asyncio.gather(*(worker() for _ in range(concurrency)))
         while on_progress is not None and not workers.done():
             on_progress(time.monotonic() - started, sum(t.requests for t in traffic.values()))
             await asyncio.wait([workers], timeout=progress_every)

@@ -2,7 +2,6 @@
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "demo_site" / "manage.py"
 ASGI_APP = "demo_site.asgi:application"
 TOKEN = "demo-tests-token"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it when binding port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def demo_env(db_path: Path) -> dict[str, str]:

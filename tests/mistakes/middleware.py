@@ -41,6 +41,17 @@ class AsyncStampMiddleware:
         return await self.get_response(request)
 
 
+def timing_middleware(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A sync-only function middleware: Django hops once for it and everything below it."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        return get_response(request)
+
+    return middleware
+
+
 SYNC_MIDDLEWARE = [
     "tests.mistakes.middleware.StampMiddleware",
     "tests.mistakes.middleware.AuditMiddleware",

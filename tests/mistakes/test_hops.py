@@ -56,6 +56,19 @@ async def test_three_sync_middlewares_make_three_hops_per_request_naming_them(
     assert waits == total
 
 
+@override_settings(MIDDLEWARE=["tests.mistakes.middleware.timing_middleware"])
+async def test_a_sync_only_function_middleware_is_named_after_its_factory(
+    watched: Monitor,
+) -> None:
+    """A sync-only function middleware is one hop per request, named after its factory."""
+    await serve("/mistakes/hops/")
+    row = hops_of(view("HopsView"))
+    assert row is not None
+    assert [(share.kind, share.name, share.per_request) for share in row.makers] == [
+        ("middleware", "tests.mistakes.middleware.timing_middleware", 1.0)
+    ]
+
+
 @pytest.mark.parametrize(
     "middleware", [[], ["tests.mistakes.middleware.AsyncStampMiddleware"]], ids=["none", "async"]
 )

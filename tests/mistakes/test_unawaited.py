@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import AsyncClient
+from django.test import AsyncClient, override_settings
 from prometheus_client import CollectorRegistry
 
 import loopwatch
 from loopwatch.metrics import PrometheusExporter
 from loopwatch.monitor import Monitor
-from tests.mistakes.conftest import marker_line, records_of, view, wait_for
+from tests.mistakes.conftest import marker_line, records_of, view, wait_for, watching
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -58,6 +58,23 @@ async def test_origin_tracking_names_the_creating_line_of_a_kept_coroutine(
     assert line is not None
     assert line.file.endswith("tests/testproject/mistake_views.py")
     assert line.line == marker_line("UNAWAITED_KEPT_LINE")
+
+
+@pytest.mark.parametrize("tracking", [False, True], ids=["default", "tracking"])
+async def test_forgotten_await_on_an_orm_a_method_names_the_users_line(
+    tracking: bool, mistake_urls: None, exporter: PrometheusExporter
+) -> None:
+    """`Item.objects.acount()` without await names the view's line, with or without tracking."""
+    settings = {"TRACK_UNAWAITED": tracking, "LOG": False}
+    with override_settings(LOOPWATCH=settings), watching(exporter):
+        await AsyncClient().get("/mistakes/forgotten-orm-await/")
+        records = await wait_for(lambda: records_of("unawaited"))
+    assert [r.view for r in records] == [view("ForgottenOrmAwaitView")]
+    line = records[0].blocking_line
+    assert line is not None
+    assert line.file.endswith("tests/testproject/mistake_views.py")
+    assert line.line == marker_line("UNAWAITED_ORM_LINE")
+    assert records[0].to_dict()["coroutine"] == "QuerySet.acount"
 
 
 async def test_lost_task_exception_is_recorded_with_view_type_and_line(

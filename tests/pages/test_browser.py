@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.servers import ROOT, Server
+from tests.browser import chromium_command, dump_dom, keep_for_docs, screenshot
+from tests.servers import Server
 
-from .browser import WINDOW, dump_dom, png_size, screenshot
 from .htmltree import Element, parse
 from .realserver import SLEEP_VIEW, serving, wait_for_record
 
@@ -20,7 +18,7 @@ pytestmark = [pytest.mark.real_server, pytest.mark.needs_chromium]
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_URL = "/anypath/%3Cscript%3Ealert(1)%3C/script%3E"
-SCREENSHOT = ROOT / "docs" / "screenshot-page.png"
+WINDOW = (1280, 900)
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +35,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def profile(tmp_path: Path) -> Path:
-    return tmp_path / "chromium-profile"
+def chromium(tmp_path: Path) -> list[str]:
+    """Chromium's headless command line with a fresh profile."""
+    return chromium_command(tmp_path)
 
 
 def hostile_record(server: Server) -> dict[str, Any]:
     return wait_for_record(server, lambda r: r["path"] == f"/anypath/{HOSTILE}")
 
 
-def test_hostile_path_is_shown_as_text(server: Server, profile: Path) -> None:
+def test_hostile_path_is_shown_as_text(server: Server, chromium: list[str]) -> None:
     """A request path holding a script tag appears as text: no element was injected."""
     record = hostile_record(server)
 
-    doc = parse(dump_dom(server.url + "/loopwatch/", profile))
+    doc = parse(dump_dom(chromium, server.url + "/loopwatch/"))
 
     scripts = doc.find_all("script")
     assert len(scripts) == 1
@@ -60,11 +59,11 @@ def test_hostile_path_is_shown_as_text(server: Server, profile: Path) -> None:
     assert row.find_all("script") == []
 
 
-def test_record_anchor_opens_the_record_and_its_stack(server: Server, profile: Path) -> None:
+def test_record_anchor_opens_the_record_and_its_stack(server: Server, chromium: list[str]) -> None:
     """Opening `loopwatch/#stall-<id>` (an exemplar link) expands that record and its stack."""
     record = wait_for_record(server, lambda r: r["view"] == SLEEP_VIEW)
 
-    doc = parse(dump_dom(f"{server.url}/loopwatch/#stall-{record['id']}", profile))
+    doc = parse(dump_dom(chromium, f"{server.url}/loopwatch/#stall-{record['id']}"))
 
     row = doc.by_id(f"stall-{record['id']}")
     assert row is not None
@@ -78,17 +77,13 @@ def test_record_anchor_opens_the_record_and_its_stack(server: Server, profile: P
     assert [li.text() for li in blocking] == [" ".join(expected.split())]
 
 
-def test_page_screenshot(server: Server, profile: Path, tmp_path: Path) -> None:
-    """The page renders in a 1280x900 window (LOOPWATCH_UPDATE_SCREENSHOT=1 updates docs/)."""
+def test_page_screenshot(server: Server, chromium: list[str], tmp_path: Path) -> None:
+    """The page renders in a 1280x900 window (LOOPWATCH_SCREENSHOTS=1 updates docs/)."""
     hostile_record(server)  # every request of the fixture has been recorded
-    target = tmp_path / "page.png"
 
-    screenshot(f"{server.url}/loopwatch/", target, profile)
+    data = screenshot(chromium, f"{server.url}/loopwatch/", tmp_path / "page.png", WINDOW)
 
-    assert png_size(target) == WINDOW
-    if os.environ.get("LOOPWATCH_UPDATE_SCREENSHOT") == "1":
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(target, SCREENSHOT)
+    keep_for_docs(data, "screenshot-page.png")
 
 
 def _enclosing_details(doc: Element, target: Element) -> Element:

@@ -7,6 +7,7 @@ from tests.testproject import mistake_views as views
 urlpatterns = [
     path("forgotten-await/", views.ForgottenAwaitView.as_view()),
     path("kept-unawaited/", views.KeptUnawaitedView.as_view()),
+    path("forgotten-orm-await/", views.ForgottenOrmAwaitView.as_view()),
     path("lost-exception/", views.LostExceptionView.as_view()),
     path("awaited/", views.AwaitedView.as_view()),
     path("hops/", views.HopsView.as_view()),

@@ -32,6 +32,14 @@ class ForgottenAwaitView(View):
         return HttpResponse("forgot")
 
 
+class ForgottenOrmAwaitView(View):
+    """An ORM a-method without await: Django's manager creates the coroutine, one frame down."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        Item.objects.acount()  # type: ignore[unused-coroutine]  # UNAWAITED_ORM_LINE
+        return HttpResponse("forgot")
+
+
 class KeptUnawaitedView(View):
     """Keeps the coroutine in a variable and returns without awaiting it."""
 

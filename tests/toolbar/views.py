@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 
 from asgiref.sync import sync_to_async
@@ -40,7 +41,8 @@ open();
 
 def page(title: str, request: HttpRequest) -> HttpResponse:
     panel = request.GET.get("open", "")
-    opener = OPENER % f'"{escape(panel)}"' if panel.isidentifier() else ""
+    # Only a panel id (an identifier) is put into the script.
+    opener = OPENER % json.dumps(panel) if panel.isidentifier() else ""
     return HttpResponse(
         f"<!doctype html><html><head><title>{escape(title)}</title></head>"
         f'<body><h1>{escape(title)}</h1><pre id="panel-text" hidden></pre>{opener}</body></html>'
