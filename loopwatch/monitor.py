@@ -290,10 +290,16 @@ class Monitor:
             state.busy_since = 0.0
             if state.last_stall_end >= busy_since:
                 return  # a timed step already accounts for this time
-            # The block began after the loop was last seen idle and before it was first seen
-            # busy; the midpoint halves the error of either bound.
-            lower = max(state.last_idle_seen, state.step_end)
-            begin = (min(lower, busy_since) + busy_since) / 2
+            if state.step_end > busy_since:
+                # Timed steps ran since it was first seen busy (a saturated loop: each poll
+                # found some short untimed callback running): the loop was not held since
+                # then, only after the last of them.
+                begin = state.step_end
+            else:
+                # The block began after the loop was last seen idle and before it was first
+                # seen busy; the midpoint halves the error of either bound.
+                lower = max(state.last_idle_seen, state.step_end)
+                begin = (min(lower, busy_since) + busy_since) / 2
             if now - begin >= self.threshold:
                 verdict = self._classify(state, sample, begin, now)
                 stack = sample.stack
