@@ -14,6 +14,12 @@ from blockers import collect_garbage, gil_holding_size, hold_gil, sleep_for, spi
 
 from loopwatch import StallRecord
 
+# Cause and line checks depend on the OS scheduling two threads at the right moments (the
+# watchdog must get the GIL while the step still blocks). On a machine shared with other work
+# that occasionally fails to happen; a rerun tells a scheduling accident from a regression.
+pytestmark = pytest.mark.flaky(reruns=2)
+
+
 Run = Callable[[Any, float], list[StallRecord]]
 THRESHOLD = 0.005
 

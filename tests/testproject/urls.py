@@ -5,6 +5,8 @@ from tests.testproject import views
 urlpatterns = [
     path("fast/", views.FastView.as_view()),
     path("sleep/", views.SleepView.as_view()),
+    path("wait/", views.WaitView.as_view()),
+    path("arrived/", views.ArrivedView.as_view()),
     path("cpu/", views.CpuView.as_view()),
     path("stream/", views.StreamView.as_view()),
     path("urllib/", views.UrllibView.as_view()),

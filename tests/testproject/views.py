@@ -26,6 +26,26 @@ class FastView(View):
         return HttpResponse("fast")
 
 
+_arrived = 0
+
+
+class WaitView(View):
+    """Stays in flight without holding the loop (a victim of other requests' stalls)."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        global _arrived
+        _arrived += 1
+        await asyncio.sleep(float(request.GET.get("s", "1.0")))
+        return HttpResponse("waited")
+
+
+class ArrivedView(View):
+    """How many WaitView requests have started: lets a test know they are all in flight."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(str(_arrived))
+
+
 class SleepView(View):
     async def get(self, request: HttpRequest) -> HttpResponse:
         seconds = float(request.GET.get("s", "0.12"))
