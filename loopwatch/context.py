@@ -11,6 +11,7 @@ see the same mutable `RequestState`. Loop steps read it from the step's own cont
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Iterator
@@ -94,25 +95,42 @@ in_flight = InFlight()
 
 Entered = tuple[Token["RequestState | None"], Any]
 
+# Set once a loop's task steps are timed by TimedCoroutine (uvloop, see monitor.py). Those steps
+# read their request from the task's wrapper instead of the ContextVar, so entering a request
+# must bind it there; on stock asyncio there is nothing to bind and requests pay nothing for it.
+binds_to_tasks = False
+
 
 def enter_request(state: RequestState) -> Entered:
     """Make `state` the current request and count it in flight; undo with `exit_request`."""
-    from loopwatch.steps import bind_request  # steps imports this module
-
     token = current_request.set(state)
-    bound = bind_request(state)
+    bound = _bind_to_task(state) if binds_to_tasks else None
     in_flight.add(state)
     return token, bound
 
 
 def exit_request(state: RequestState, entered: Entered) -> None:
-    from loopwatch.steps import unbind_request
-
     token, bound = entered
     state.finished = True
     in_flight.discard(state)
-    unbind_request(bound)
+    if bound is not None:
+        coro, previous = bound
+        coro._request = previous
     current_request.reset(token)
+
+
+def _bind_to_task(state: RequestState) -> tuple[Any, Any] | None:
+    """Charge the running task's timed steps to `state`; returns what undoes it."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    coro = task.get_coro() if task is not None else None
+    if not getattr(coro, "_loopwatch_binds", False):
+        return None
+    previous = coro._request  # type: ignore[union-attr]
+    coro._request = state  # type: ignore[union-attr]
+    return coro, previous
 
 
 @contextmanager

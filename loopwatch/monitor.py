@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from loopwatch import causes, integrations, stacks, threadproc
+from loopwatch import causes, context, integrations, stacks, threadproc
 from loopwatch.buffer import RecordBuffer
 from loopwatch.context import NO_REQUEST, RequestState, in_flight
 from loopwatch.hops import HopLedger
@@ -169,6 +169,7 @@ class Monitor:
             )
             factory_patch.apply()
             self._factory_patches.append(factory_patch)
+            context.binds_to_tasks = True
             self._start_probe(state)
             self.loops[loop] = state
         return state

@@ -135,6 +135,9 @@ def _timed_chained_run(
 class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     """Wraps a task's coroutine so that each step (`send`/`throw`) is timed (uvloop)."""
 
+    # What `context.enter_request` looks for to bind a request to the running task.
+    _loopwatch_binds = True
+
     # No __getattr__ forwarding: a class with one routes *every* attribute read through a
     # Python-level hook (~1,500 instructions per step here, the C Task's own `send` lookup
     # included). What Task.__repr__, get_stack() and debuggers read is spelled out instead.
@@ -156,7 +159,7 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         self._monitor = monitor
         self._send = coro.send  # bound once: a step then skips the method lookup
         # The request this task works for: the one current when the task was created, or the
-        # one a request scope opened inside it (`bind_request`). Kept here so that no step has
+        # one a request scope opened inside it (`context.enter_request`). Kept here so that no step has
         # to read the ContextVar.
         self._request: Any = context.get(current_request)
         self.__name__ = getattr(coro, "__name__", type(coro).__name__)
@@ -260,32 +263,3 @@ def make_task_factory(
 
     loopwatch_task_factory.__loopwatch_previous__ = previous  # type: ignore[attr-defined]
     return loopwatch_task_factory
-
-
-def bind_request(request: Any) -> Any:
-    """Make `request` the one the current task's timed steps are charged to (uvloop).
-
-    Returns what was bound before, for `unbind_request`. A no-op where steps are not timed by a
-    TimedCoroutine (stock asyncio reads the request from each step's context instead).
-    """
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:
-        return None
-    coro = task.get_coro() if task is not None else None
-    if not isinstance(coro, TimedCoroutine):
-        return None
-    previous = coro._request
-    coro._request = request
-    return previous
-
-
-def unbind_request(previous: Any) -> None:
-    """Undo `bind_request` in the current task."""
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:
-        return
-    coro = task.get_coro() if task is not None else None
-    if isinstance(coro, TimedCoroutine):
-        coro._request = previous
