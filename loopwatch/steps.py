@@ -147,7 +147,6 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         "_coro",
         "_monitor",
         "_request",
-        "_send",
         "_state",
     )
 
@@ -157,10 +156,9 @@ class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         self._coro = coro
         self._state = state
         self._monitor = monitor
-        self._send = coro.send  # bound once: a step then skips the method lookup
         # The request this task works for: the one current when the task was created, or the
-        # one a request scope opened inside it (`context.enter_request`). Kept here so that no step has
-        # to read the ContextVar.
+        # one a request scope opened inside it (`context.enter_request`). Kept here so that no
+        # step has to read the ContextVar.
         self._request: Any = context.get(current_request)
         self.__name__ = getattr(coro, "__name__", type(coro).__name__)
         self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
