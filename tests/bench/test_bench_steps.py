@@ -63,7 +63,9 @@ def test_steps_table_for_one_configuration_parses(valgrind: str) -> None:
     main_thread, all_threads = (int(group.replace(",", "")) for group in match.groups())
     # A step of the event loop is thousands of instructions; zero would mean N was ignored.
     assert main_thread > 1_000
-    assert all_threads >= main_thread
+    # All threads' figure is a difference of two runs too: other threads may do a little less
+    # in the N run than in the N=0 run, so it is close to the main thread's, not above it.
+    assert all_threads > 1_000
     target = (
         "target: loopwatch-hotpath adds at most 2,000 instructions per step over plain"
         " (main thread)"
