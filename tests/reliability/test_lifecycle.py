@@ -118,7 +118,9 @@ def test_lifespan_shutdown_and_restart_leave_nothing_behind(
             assert loopwatch_threads() == ["loopwatch-watchdog"]
             served = requests_accounted()
             assert await get(app, "/sleep/?s=0.1") == 200
-            assert [r.view for r in loopwatch.recent_stalls()][:1] == [f"{VIEWS}.SleepView"]
+            # The sleep's stall is charged to its view (on a loaded machine, or on Django's
+            # first request, another stall outside any request may be recorded after it).
+            assert f"{VIEWS}.SleepView" in [r.view for r in loopwatch.recent_stalls()]
             # Accounted exactly once, to its view (not a second time as unresolved).
             assert requests_accounted() - served == Counter({f"{VIEWS}.SleepView": 1})
             assert await server.shutdown() == "lifespan.shutdown.complete"
