@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from loopwatch.hops import Maker
+    from loopwatch.loopstate import LoopState
+    from loopwatch.steps import TaskBinding
 
 NO_REQUEST = "<none>"
 UNRESOLVED = "<unresolved>"
@@ -95,16 +97,17 @@ in_flight = InFlight()
 
 Entered = tuple[Token["RequestState | None"], Any]
 
-# Set once a loop's task steps are timed by TimedCoroutine (uvloop, see monitor.py). Those steps
-# read their request from the task's wrapper instead of the ContextVar, so entering a request
-# must bind it there; on stock asyncio there is nothing to bind and requests pay nothing for it.
-binds_to_tasks = False
+# Loops whose task steps are timed by `steps.timed_steps` (uvloop, see monitor.py), each with
+# its LoopState. Those steps read their request from the task's binding instead of the
+# ContextVar, so entering a request must rebind it there; on stock asyncio there is nothing
+# to bind and requests pay nothing for it.
+timed_task_loops: dict[Any, LoopState] = {}
 
 
 def enter_request(state: RequestState) -> Entered:
     """Make `state` the current request and count it in flight; undo with `exit_request`."""
     token = current_request.set(state)
-    bound = _bind_to_task(state) if binds_to_tasks else None
+    bound = _bind_to_task(state) if timed_task_loops else None
     in_flight.add(state)
     return token, bound
 
@@ -114,23 +117,24 @@ def exit_request(state: RequestState, entered: Entered) -> None:
     state.finished = True
     in_flight.discard(state)
     if bound is not None:
-        coro, previous = bound
-        coro._request = previous
+        binding, previous = bound
+        binding.request = previous
     current_request.reset(token)
 
 
-def _bind_to_task(state: RequestState) -> tuple[Any, Any] | None:
+def _bind_to_task(state: RequestState) -> tuple[TaskBinding, RequestState | None] | None:
     """Charge the running task's timed steps to `state`; returns what undoes it."""
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:
+    loop_state = timed_task_loops.get(asyncio._get_running_loop())
+    if loop_state is None:
         return None
-    coro = task.get_coro() if task is not None else None
-    if not getattr(coro, "_loopwatch_binds", False):
+    binding = loop_state.step_binding
+    # Steps never nest, so the timed step running now is the one that set the binding; a
+    # step the factory did not wrap (a task created before loopwatch) leaves none running.
+    if binding is None or not loop_state.running_step():
         return None
-    previous = coro._request  # type: ignore[union-attr]
-    coro._request = state  # type: ignore[union-attr]
-    return coro, previous
+    previous = binding.request
+    binding.request = state
+    return binding, previous
 
 
 @contextmanager

@@ -12,12 +12,16 @@ import asyncio
 import contextvars
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loopwatch import stacks
 from loopwatch.context import RequestState
 from loopwatch.records import CodeLine
 from loopwatch.stacks import RawStack
 from loopwatch.threadproc import ThreadProc
+
+if TYPE_CHECKING:
+    from loopwatch.steps import TaskBinding
 
 
 @dataclass(slots=True)
@@ -89,6 +93,7 @@ class LoopState:
         "probe",
         "proc",
         "sample",
+        "step_binding",
         "step_context",
         "step_end",
         "step_start",
@@ -113,7 +118,8 @@ class LoopState:
         self.times_callbacks = times_callbacks
         self.step_start = 0.0
         self.step_end = 0.0
-        self.step_context: contextvars.Context | None = None
+        self.step_context: contextvars.Context | None = None  # stock asyncio: the step's
+        self.step_binding: TaskBinding | None = None  # uvloop: the timed task's, see steps.py
         self.last_idle_seen = 0.0
         self.busy_since = 0.0  # uvloop: first poll that saw the thread busy outside a step
         self.last_stall_end = 0.0

@@ -91,6 +91,7 @@ class Monitor:
         self._core_patches.restore()
         for state in self.loops.values():
             state.proc.close()
+            context.timed_task_loops.pop(state.loop, None)
         self.loops.clear()
 
     def all_patches(self) -> list[Reversible]:
@@ -169,9 +170,9 @@ class Monitor:
             )
             factory_patch.apply()
             self._factory_patches.append(factory_patch)
-            context.binds_to_tasks = True
             self._start_probe(state)
             self.loops[loop] = state
+            context.timed_task_loops[loop] = state
         return state
 
     def _start_probe(self, state: LoopState) -> None:
@@ -185,6 +186,8 @@ class Monitor:
             if self.loops.get(state.loop) is state:
                 del self.loops[state.loop]
                 state.proc.close()
+            if context.timed_task_loops.get(state.loop) is state:
+                del context.timed_task_loops[state.loop]
             self._factory_patches = [p for p in self._factory_patches if p.loop is not state.loop]
 
     # -- stalls ------------------------------------------------------------------------------
@@ -430,7 +433,6 @@ def _step_user_line(step: Any) -> CodeLine | None:
 
 def _await_chain(coro: Any) -> list[FrameType]:
     """Frames of a suspended coroutine and of everything it awaits, outermost first."""
-    coro = getattr(coro, "_coro", coro)  # a TimedCoroutine's inner coroutine
     frames = []
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)

@@ -2,25 +2,24 @@
 
 Stock asyncio runs every callback through `Handle._run`, so one wrapper there times task steps
 and bare callbacks alike. uvloop never calls it; there a task factory wraps each task's
-coroutine so that each `send`/`throw` (one task step) is timed.
+coroutine in a generator that times each `send`/`throw` (one task step).
 
 The fast path does: two clock reads, two attribute stores (`step_start`, `step_end`: a step
-is running while the first is the later), one dict lookup for the loop's
-state, one ContextVar read (to charge the step to its request), one comparison. Anything
-more happens only for steps at or over the threshold.
+is running while the first is the later), one read of the step's request (the ContextVar on
+asyncio, the task's binding on uvloop), one comparison. Anything more happens only for steps
+at or over the threshold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections.abc
-import contextvars
 import time
+import types
 from asyncio import format_helpers
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from loopwatch.context import current_request
+from loopwatch.context import RequestState, current_request
 
 if TYPE_CHECKING:
     from loopwatch.loopstate import LoopState
@@ -132,109 +131,74 @@ def _timed_chained_run(
     return _run
 
 
-class TimedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
-    """Wraps a task's coroutine so that each step (`send`/`throw`) is timed (uvloop)."""
+class TaskBinding:
+    """What one timed task's steps are charged to (uvloop): its request, if any.
 
-    # What `context.enter_request` looks for to bind a request to the running task.
-    _loopwatch_binds = True
+    Set when the task is created (the request current then) and rebound when a request scope
+    opens inside the task (`context.enter_request`), so no step has to read the ContextVar.
+    """
 
-    # No __getattr__ forwarding: a class with one routes *every* attribute read through a
-    # Python-level hook (~1,500 instructions per step here, the C Task's own `send` lookup
-    # included). What Task.__repr__, get_stack() and debuggers read is spelled out instead.
-    __slots__ = (
-        "__name__",
-        "__qualname__",
-        "_coro",
-        "_monitor",
-        "_request",
-        "_state",
-    )
+    __slots__ = ("request",)
 
-    def __init__(
-        self, coro: Any, state: LoopState, monitor: Monitor, context: contextvars.Context
-    ) -> None:
-        self._coro = coro
-        self._state = state
-        self._monitor = monitor
-        # The request this task works for: the one current when the task was created, or the
-        # one a request scope opened inside it (`context.enter_request`). Kept here so that no
-        # step has to read the ContextVar.
-        self._request: Any = context.get(current_request)
-        self.__name__ = getattr(coro, "__name__", type(coro).__name__)
-        self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
+    def __init__(self, request: RequestState | None) -> None:
+        self.request = request
 
-    def send(self, value: Any) -> Any:
-        # Every task step of every task comes through here: `_finish_step` is inlined and the
-        # clock and the ContextVar are read through module-level bindings.
-        state = self._state
-        start = _clock()
+
+@types.coroutine
+def timed_steps(
+    coro: Any, binding: TaskBinding, state: LoopState, monitor: Monitor
+) -> Generator[Any, Any, Any]:
+    """Run `coro` as a task's coroutine, timing each step (`send`/`throw`) the task takes.
+
+    A generator, not an object with a `send` method: the task resumes it in C, with its
+    locals in place, where a Python-level `send` would cost a new frame and four attribute
+    reads per step. Every task step of every task comes through the loop below.
+    """
+    clock = _clock
+    send = coro.send
+    value = None
+    thrown: BaseException | None = None
+    while True:
+        start = clock()
         state.step_start = start
+        state.step_binding = binding  # the watchdog and `enter_request` read it mid-step
         try:
-            return self._coro.send(value)
-        finally:
-            end = _clock()
-            state.step_end = end
-            elapsed = end - start
-            request = self._request
-            if request is not None:
-                request.loop_time += elapsed
-            if elapsed >= state.threshold:
-                self._monitor.on_slow_step(state, self._coro, start, end, request)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        state = self._state
-        start = time.perf_counter()
-        state.step_start = start
-        try:
-            if val is None and tb is None:
-                return self._coro.throw(typ)
-            return self._coro.throw(typ, val, tb)
-        finally:
-            self._finish_step(state, start)
-
-    def _finish_step(self, state: LoopState, start: float) -> None:
-        end = time.perf_counter()
+            if thrown is None:
+                yielded = send(value)
+            else:
+                yielded, thrown = coro.throw(thrown), None
+        except BaseException as exc:
+            _finish_step(state, monitor, coro, binding, start)
+            if isinstance(exc, StopIteration):
+                return exc.value
+            raise
+        end = clock()
         state.step_end = end
-        elapsed = end - start
-        request = self._request
+        request = binding.request
         if request is not None:
-            request.loop_time += elapsed
-        if elapsed >= state.threshold:
-            self._monitor.on_slow_step(state, self._coro, start, end, request)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._coro.__await__()  # type: ignore[no-any-return]
-
-    @property
-    def cr_frame(self) -> Any:
-        return _inner(self._coro, "cr_frame", "gi_frame")
-
-    @property
-    def cr_await(self) -> Any:
-        return _inner(self._coro, "cr_await", "gi_yieldfrom")
-
-    @property
-    def cr_running(self) -> bool:
-        return bool(_inner(self._coro, "cr_running", "gi_running"))
-
-    @property
-    def cr_code(self) -> Any:
-        return _inner(self._coro, "cr_code", "gi_code")
-
-    @property
-    def cr_origin(self) -> Any:
-        return getattr(self._coro, "cr_origin", None)
-
-    def __repr__(self) -> str:
-        return repr(self._coro)
+            request.loop_time += end - start
+        if end - start >= state.threshold:
+            monitor.on_slow_step(state, coro, start, end, request)
+        try:
+            value = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # thrown in by the task (a cancellation): pass it on
+            thrown = exc
 
 
-def _inner(coro: Any, name: str, generator_name: str) -> Any:
-    """An attribute of the wrapped coroutine (or of a generator-based one, by its name)."""
-    return getattr(coro, name, None) if hasattr(coro, name) else getattr(coro, generator_name, None)
+def _finish_step(
+    state: LoopState, monitor: Monitor, coro: Any, binding: TaskBinding, start: float
+) -> None:
+    """The end of a step that raised (the task's last): the timing `timed_steps` inlines."""
+    end = _clock()
+    state.step_end = end
+    request = binding.request
+    if request is not None:
+        request.loop_time += end - start
+    if end - start >= state.threshold:
+        monitor.on_slow_step(state, coro, start, end, request)
 
 
 _clock = time.perf_counter
@@ -251,10 +215,13 @@ def make_task_factory(
         loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Future[Any]:
         if monitor.active:
-            # Pass the task's context explicitly so the wrapper can hold on to it.
-            context = kwargs.get("context") or contextvars.copy_context()
-            kwargs["context"] = context
-            coro = TimedCoroutine(coro, state, monitor, context)
+            context = kwargs.get("context")  # else the task copies the current one
+            request = context.get(current_request) if context is not None else current_request.get()
+            inner = coro
+            coro = timed_steps(inner, TaskBinding(request), state, monitor)
+            # What Task.__repr__ and asyncio's debug messages name the task by.
+            coro.__name__ = getattr(inner, "__name__", type(inner).__name__)
+            coro.__qualname__ = getattr(inner, "__qualname__", coro.__name__)
         if previous is not None:
             return previous(loop, coro, **kwargs)
         return asyncio.Task(coro, loop=loop, **kwargs)

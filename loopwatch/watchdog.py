@@ -22,7 +22,6 @@ between steps is recorded as one `gil` stall here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import threading
@@ -327,8 +326,6 @@ def _step_request(state: LoopState) -> RequestState | None:
     if state.times_callbacks:
         context = state.step_context
         return context.get(current_request) if context is not None else None
-    # uvloop: only task steps are timed, and the task running one is asyncio's current task
-    # for that loop; its TimedCoroutine knows the request. Read here, not stored per step.
-    task = asyncio.tasks._current_tasks.get(state.loop)  # type: ignore[attr-defined]
-    coro = task.get_coro() if task is not None else None
-    return getattr(coro, "_request", None)
+    # uvloop: only task steps are timed, and each sets its task's binding as it starts.
+    binding = state.step_binding
+    return binding.request if binding is not None else None
