@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 
 from loopwatch.context import RequestState
 from loopwatch.records import Record, StallRecord, SyncOrmRecord
+from loopwatch.request_metrics import request_histograms
 from loopwatch.sinks import Sink
 
 STALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 def multiprocess_dir() -> str | None:
@@ -52,13 +51,7 @@ class PrometheusExporter(Sink):
             buckets=STALL_BUCKETS,
             registry=r,
         )
-        self.request_loop = Histogram(
-            "loopwatch_request_loop_seconds",
-            "Per request: total time its steps held the event loop.",
-            ["view"],
-            buckets=REQUEST_BUCKETS,
-            registry=r,
-        )
+        self.requests = request_histograms(r, self.multiprocess)
         self.loop_lag = Histogram(
             "loopwatch_loop_lag_seconds",
             "How late the event loop answered a heartbeat.",
@@ -81,13 +74,6 @@ class PrometheusExporter(Sink):
             "loopwatch_delayed_requests_total",
             "Other in-flight requests delayed by this view's stalls.",
             ["view"],
-            registry=r,
-        )
-        self.request_wait = Histogram(
-            "loopwatch_request_wait_seconds",
-            "Per request: time it waited while other requests' steps held the loop.",
-            ["view"],
-            buckets=REQUEST_BUCKETS,
             registry=r,
         )
         self.thread_hops = Counter(
@@ -115,8 +101,6 @@ class PrometheusExporter(Sink):
             ["view"],
             registry=r,
         )
-        # Bounded like the `view` label itself: by the number of views.
-        self._request_children: dict[str, tuple[Any, Any]] = {}
 
     def on_record(self, record: Record) -> None:
         view = record.view
@@ -138,14 +122,7 @@ class PrometheusExporter(Sink):
         self.loop_lag.observe(seconds)
 
     def on_request_end(self, state: RequestState) -> None:
-        # Every request comes here: look its view's two histograms up once per view, not per
-        # request (`labels()` takes a lock and builds the label key each time).
-        children = self._request_children.get(state.view)
-        if children is None:
-            children = (self.request_loop.labels(state.view), self.request_wait.labels(state.view))
-            self._request_children[state.view] = children
-        children[0].observe(state.loop_time)
-        children[1].observe(state.wait_time)
+        self.requests.observe(state.view, state.loop_time, state.wait_time)
 
     def on_hop(self, view: str, wait: float | None) -> None:
         self.thread_hops.labels(view).inc()
