@@ -12,7 +12,13 @@ from __future__ import annotations
 import logging
 import time
 
-from loopwatch.records import Record, StallRecord, SyncOrmRecord
+from loopwatch.records import (
+    LostExceptionRecord,
+    Record,
+    StallRecord,
+    SyncOrmRecord,
+    UnawaitedRecord,
+)
 from loopwatch.sinks import Sink
 
 logger = logging.getLogger("loopwatch")
@@ -69,6 +75,13 @@ def describe(record: Record) -> str:
             f"loopwatch: {request}({record.view}) sync ORM call on the event loop "
             f"[{record.outcome}]{line}{sql}"
         )
+    if isinstance(record, UnawaitedRecord):
+        return f"loopwatch: {request}({record.view}) {record.coroutine}() never awaited{line}"
+    if isinstance(record, LostExceptionRecord):
+        return (
+            f"loopwatch: {request}({record.view}) task exception {record.exception} never "
+            f"retrieved{line}"
+        )
     return f"loopwatch: {request}({record.view}) {record.kind.replace('_', ' ')}{line}"
 
 
@@ -82,4 +95,7 @@ def log_fields(record: Record) -> dict[str, object]:
         "cause": getattr(record, "cause", None),
         "file": where.file if where else None,
         "line": where.line if where else None,
+        # What was never awaited, or the type of the exception nobody retrieved.
+        **({"coroutine": record.coroutine} if isinstance(record, UnawaitedRecord) else {}),
+        **({"exception": record.exception} if isinstance(record, LostExceptionRecord) else {}),
     }

@@ -9,6 +9,7 @@ from django.test import AsyncClient, override_settings
 from prometheus_client import CollectorRegistry
 
 import loopwatch
+from loopwatch.logsink import describe, log_fields
 from loopwatch.metrics import PrometheusExporter
 from loopwatch.monitor import Monitor
 from tests.mistakes.conftest import marker_line, records_of, view, wait_for, watching
@@ -35,6 +36,11 @@ async def test_forgotten_await_is_recorded_with_view_and_line(
     assert record.blocking_line.file.endswith("tests/testproject/mistake_views.py")
     assert record.blocking_line.line == marker_line("UNAWAITED_LINE")
     assert record.to_dict()["coroutine"] == "record_visit"
+    assert describe(record).startswith(
+        f"loopwatch: GET /mistakes/forgotten-await/ ({view('ForgottenAwaitView')}) "
+        f"record_visit() never awaited at {record.blocking_line.where()} in "
+    )
+    assert log_fields(record)["coroutine"] == "record_visit"
     counted = exporter.registry.get_sample_value(
         "loopwatch_unawaited_coroutines_total", {"view": view("ForgottenAwaitView")}
     )
@@ -92,6 +98,11 @@ async def test_lost_task_exception_is_recorded_with_view_type_and_line(
     assert record.blocking_line.line == marker_line("LOST_RAISE_LINE")
     data = record.to_dict()
     assert data["exception"] == "ValueError"
+    assert describe(record).startswith(
+        f"loopwatch: GET /mistakes/lost-exception/ ({view('LostExceptionView')}) "
+        f"task exception ValueError never retrieved at {record.blocking_line.where()} in "
+    )
+    assert "for 42" not in describe(record)
     # The message ("card declined for 42") may hold user data: it never leaves the process
     # (the source line is there, the value the message was built from is not).
     assert "for 42" not in json.dumps(data)
