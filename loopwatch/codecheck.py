@@ -7,7 +7,8 @@ Two kinds of finding, each at its `file:line`:
 
 - `super_await`: an async handler that does `await super().get(...)` where the parent's `get`
   is synchronous (the guide's TemplateView and DetailView examples). The parent returns a
-  response, and awaiting a response raises TypeError on every request.
+  response, and awaiting a response raises TypeError on every request (or, for a parent that
+  queries the database, Django raises SynchronousOnlyOperation first).
 - `blocking`: a known blocking call inside an async function of a view: `time.sleep`,
   `requests.*`, `urllib.request.urlopen`, `open()`, `subprocess.*`, or a queryset evaluated
   without an `a`-method (iterated, `list()`-ed, `.get()`, `.first()`, `.count()`...).
@@ -240,14 +241,35 @@ _VIEW_PASS_THROUGH = ("dispatch", "options", "http_method_not_allowed")
 
 def _super_text(parent: Any) -> tuple[str, str]:
     name = getattr(parent, "__qualname__", repr(parent))
+    if name in _QUERYING_PARENTS:
+        failure = (
+            "it queries the database with the sync ORM on the event loop, which Django refuses "
+            "(SynchronousOnlyOperation) on every request, before the await is even reached."
+        )
+    else:
+        failure = (
+            "it returns a response, and awaiting a response raises TypeError on every request."
+        )
     return (
-        f"`await super().{parent.__name__}(...)` awaits {name}, which is synchronous: it returns "
-        "a response, and awaiting a response raises TypeError on every request.",
+        f"`await super().{parent.__name__}(...)` awaits {name}, which is synchronous: {failure}",
         f"Call the parent in a thread: return await sync_to_async(super().{parent.__name__})"
         "(request, *args, **kwargs); or drop the await when the parent does no I/O "
         "(TemplateView.get only builds an unrendered TemplateResponse; DetailView.get and "
         "ListView.get query the database).",
     )
+
+
+# Django's generic-view handlers that run a query themselves (the object or the list).
+_QUERYING_PARENTS = frozenset(
+    {
+        "BaseDetailView.get",
+        "BaseListView.get",
+        "BaseUpdateView.get",
+        "BaseUpdateView.post",
+        "BaseDeleteView.post",
+        "DeletionMixin.delete",
+    }
+)
 
 
 # -- blocking calls -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """System checks on the views the URLconf reaches (`manage.py check --tag loopwatch`).
 
-- `loopwatch.W002`: an async handler awaits `super().get(...)` of a sync parent (it fails with
-  TypeError on every request);
+- `loopwatch.W002`: an async handler awaits `super().get(...)` of a sync parent (it fails on
+  every request: TypeError, or SynchronousOnlyOperation when the parent queries);
 - `loopwatch.W003`: a known blocking call inside an async function of a view;
 - `loopwatch.W004`: an async view the project can only serve through WSGI (no ASGI
   application): each request runs it in a new event loop of its own.

@@ -74,6 +74,21 @@ def test_each_mistake_is_found_with_its_id_view_and_line() -> None:
     }
 
 
+def test_each_awaited_parent_is_said_to_fail_the_way_it_does() -> None:
+    """TemplateView.get returns a response (TypeError when awaited); DetailView.get queries
+    first, which Django refuses on the loop (SynchronousOnlyOperation)."""
+    messages = loopwatch_checks("tests.mistakes.static_urls")
+    by_view = {m.obj: str(m.msg) for m in messages if m.id == "loopwatch.W002"}
+    template, detail = (
+        by_view[code_view("GuideTemplateView")],
+        by_view[code_view("GuideDetailView")],
+    )
+    assert "TypeError" in template
+    assert "SynchronousOnlyOperation" not in template
+    assert "SynchronousOnlyOperation" in detail
+    assert "TypeError" not in detail
+
+
 def test_every_finding_has_a_hint() -> None:
     """Each finding says what to do about it."""
     messages = loopwatch_checks("tests.mistakes.static_urls")
