@@ -1,11 +1,14 @@
-"""One process of the per-request benchmark: N requests to /fast/ through the ASGI app, in-process.
+"""One process of the per-request benchmark: N requests to one page through the ASGI app.
 
-    python bench/request_workload.py [--time-scale 100] MODE LOOP N   # LOOP: asyncio|uvloop
+    python bench/request_workload.py [--time-scale 100] [--page orm] MODE LOOP N
     python bench/request_workload.py watchdog LOOP SECONDS   # the watchdog's CPU, natively
 
-The test project's ASGI application is driven directly (scope, receive and send built here, no
-sockets), one request at a time, each in its own task as a server would run it. MODE is a rung
-of a ladder, each adding one part of loopwatch to the one before:
+LOOP is asyncio or uvloop. The test project's ASGI application is driven directly (scope,
+receive and send built here, no sockets), one request at a time, each in its own task as a
+server would run it. The page is `/fast/` (an async view that does nothing: what loopwatch adds
+weighs most there), or with `--page orm`, `/orm/async/`: an async view making two queries
+against SQLite, one with `acount()` and one through `sync_to_async(list)`, as the guide
+teaches. MODE is a rung of a ladder, each adding one part of loopwatch to the one before:
 
 - plain: Django's ASGI application alone; loopwatch is neither in INSTALLED_APPS nor
   installed, so nothing of it runs;
@@ -26,7 +29,9 @@ import asyncio
 import gc
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +40,19 @@ WARMUP = 20
 THRESHOLD = 0.1  # loopwatch's default; every detector in the benchmarks uses the same
 # How much slower than native the program runs under callgrind (measured here: 50-100x).
 VALGRIND_SLOWDOWN = 100.0
-PATH = "/fast/"
-VIEW = "tests.testproject.views.FastView"
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    view: str
+    rows: int = 0  # rows the page's queries find (a fresh database is made when non-zero)
+
+
+PAGES = {
+    "fast": Page("/fast/", "tests.testproject.views.FastView"),
+    "orm": Page("/orm/async/", "tests.testproject.views.AsyncOrmView", rows=20),
+}
 
 Message = MutableMapping[str, Any]
 App = Callable[..., Awaitable[None]]
@@ -46,7 +62,9 @@ MODES = ("plain", "app", "steps", "scoped", "loopwatch")
 WRAPPED = ("scoped", "loopwatch")
 
 
-def build_app(mode: str, threshold: float = THRESHOLD, **loopwatch_settings: Any) -> App:
+def build_app(
+    mode: str, threshold: float = THRESHOLD, page: Page = PAGES["fast"], **loopwatch_settings: Any
+) -> App:
     """The test project's ASGI application for one rung of the ladder (see above)."""
     sys.path.insert(0, str(ROOT))
     import django
@@ -58,8 +76,13 @@ def build_app(mode: str, threshold: float = THRESHOLD, **loopwatch_settings: Any
     values["LOOPWATCH"] = {**values["LOOPWATCH"], "THRESHOLD": threshold, **loopwatch_settings}
     if mode == "plain":
         values["INSTALLED_APPS"] = [a for a in values["INSTALLED_APPS"] if a != "loopwatch"]
+    if page.rows:
+        database = Path(tempfile.mkdtemp(prefix="loopwatch-bench-")) / "db.sqlite3"
+        values["DATABASES"] = {"default": {**values["DATABASES"]["default"], "NAME": str(database)}}
     settings.configure(**values)
     django.setup(set_prefix=False)
+    if page.rows:
+        fill_database(page.rows)
     from django.core.handlers.asgi import ASGIHandler
 
     app: App = ASGIHandler()
@@ -72,6 +95,16 @@ def build_app(mode: str, threshold: float = THRESHOLD, **loopwatch_settings: Any
 
         app = LoopwatchMiddleware(app)
     return app
+
+
+def fill_database(rows: int) -> None:
+    """Create the test project's tables and `rows` items the ORM page finds."""
+    from django.core.management import call_command
+
+    from tests.testproject.models import Item
+
+    call_command("migrate", verbosity=0, interactive=False)
+    Item.objects.bulk_create(Item(name="x") for _ in range(rows))
 
 
 def http_scope(path: str, query: bytes = b"") -> dict[str, Any]:
@@ -91,7 +124,7 @@ def http_scope(path: str, query: bytes = b"") -> dict[str, Any]:
     }
 
 
-async def request(app: App, path: str = PATH, query: bytes = b"") -> int:
+async def request(app: App, path: str = PAGES["fast"].path, query: bytes = b"") -> int:
     """One request as an ASGI server makes it; returns the response status."""
     done = asyncio.Event()
     status = 0
@@ -139,7 +172,9 @@ class Lifespan:
             await self.task
 
 
-async def serve(app: App, mode: str, n: int, threshold: float, stop_watchdog: bool) -> None:
+async def serve(
+    app: App, mode: str, n: int, threshold: float, stop_watchdog: bool, page: Page
+) -> None:
     import loopwatch
 
     loop = asyncio.get_running_loop()
@@ -167,23 +202,23 @@ async def serve(app: App, mode: str, n: int, threshold: float, stop_watchdog: bo
             # not walked again; what remains is what requests allocate.
             gc.collect()
             gc.freeze()
-        status = await loop.create_task(request(app))
+        status = await loop.create_task(request(app, page.path))
         if status != 200:
-            raise SystemExit(f"{PATH} answered {status}")
+            raise SystemExit(f"{page.path} answered {status}")
     if mode == "loopwatch":
-        check_detection_on(WARMUP + n)
+        check_detection_on(WARMUP + n, page.view)
     if server is not None:
         await server.shutdown()
     loopwatch.uninstall()
 
 
-def check_detection_on(requests: int) -> None:
+def check_detection_on(requests: int, view: str) -> None:
     """Refuse to report a figure unless loopwatch timed every request and saw no stall."""
     from loopwatch import is_installed, recent_stalls
     from loopwatch.metrics import get_exporter
 
     counted = get_exporter().registry.get_sample_value(
-        "loopwatch_request_loop_seconds_count", {"view": VIEW}
+        "loopwatch_request_loop_seconds_count", {"view": view}
     )
     if not is_installed() or counted != requests:
         raise SystemExit(f"loopwatch was not on: installed={is_installed()}, counted={counted}")
@@ -197,7 +232,7 @@ def check_detection_on(requests: int) -> None:
         raise SystemExit(f"a step crossed the threshold: {recent_stalls()[0]}")
 
 
-def run(mode: str, loop: str, n: int, time_scale: float = 1.0) -> None:
+def run(mode: str, loop: str, n: int, time_scale: float = 1.0, page: str = "fast") -> None:
     """`time_scale`: how much slower than native this process runs (valgrind: ~100).
 
     Every time constant that decides what runs is scaled by it: the threshold (so a step
@@ -211,13 +246,14 @@ def run(mode: str, loop: str, n: int, time_scale: float = 1.0) -> None:
     if mode not in MODES:
         raise SystemExit(f"MODE must be one of {', '.join(MODES)}")
     threshold = THRESHOLD * time_scale
-    app = build_app(mode, threshold=threshold)
+    chosen = PAGES[page]
+    app = build_app(mode, threshold=threshold, page=chosen)
     if loop == "uvloop":
         import uvloop
 
-        uvloop.run(serve(app, mode, n, threshold, stop_watchdog=time_scale > 1))
+        uvloop.run(serve(app, mode, n, threshold, time_scale > 1, chosen))
     else:
-        asyncio.run(serve(app, mode, n, threshold, stop_watchdog=time_scale > 1))
+        asyncio.run(serve(app, mode, n, threshold, time_scale > 1, chosen))
 
 
 async def watchdog_busy(app: App, seconds: float) -> tuple[float, int]:
@@ -261,7 +297,10 @@ if __name__ == "__main__":
     if arguments[0] == "watchdog":
         watchdog_share(arguments[1], float(arguments[2]))
     else:
-        scale = 1.0
-        if arguments[0] == "--time-scale":
-            scale, arguments = float(arguments[1]), arguments[2:]
-        run(arguments[0], arguments[1], int(arguments[2]), scale)
+        options = {"--time-scale": "1", "--page": "fast"}
+        while arguments[0] in options:
+            options[arguments[0]], arguments = arguments[1], arguments[2:]
+        scale, page = float(options["--time-scale"]), options["--page"]
+        if page not in PAGES:
+            raise SystemExit(f"--page must be one of {', '.join(PAGES)}")
+        run(arguments[0], arguments[1], int(arguments[2]), scale, page)

@@ -4,6 +4,7 @@
     python bench/run.py steps --n 2000 --only "loopwatch asyncio" --json
     python bench/run.py requests                     # per Django request, N=400
     python bench/run.py requests-breakdown           # the same, one part of loopwatch at a time
+    python bench/run.py requests-orm                 # per request to a page making two queries
     python bench/run.py wrk                          # seconds, not instructions: see wrk_bench.py
     python bench/run.py memory                       # RSS bound: see memory_bench.py
 
@@ -165,13 +166,13 @@ def step_configs() -> tuple[Config, ...]:
     )
 
 
-def request_configs(modes: Sequence[str]) -> tuple[Config, ...]:
+def request_configs(modes: Sequence[str], page: str = "fast") -> tuple[Config, ...]:
     from request_workload import VALGRIND_SLOWDOWN
 
     script = str(BENCH / "request_workload.py")
-    scale = ("--time-scale", str(VALGRIND_SLOWDOWN))
+    options = ("--time-scale", str(VALGRIND_SLOWDOWN), "--page", page)
     return tuple(
-        Config(f"{mode} {loop}", mode, loop, (script, *scale, mode, loop))
+        Config(f"{mode} {loop}", mode, loop, (script, *options, mode, loop))
         for loop in ("asyncio", "uvloop")
         for mode in modes
     )
@@ -219,6 +220,19 @@ SUITES: dict[str, Suite] = {
         targets=(REQUEST_TARGET,),
         judge_all_threads=True,
         notes=watchdog_notes,
+        threads_note=REQUEST_THREADS,
+    ),
+    # GET /orm/async/: a page doing two queries (SQLite), the kind of page a site is made of.
+    # The targets are judged on /fast/ above, where loopwatch weighs most; this shows what
+    # the same additions weigh on a page that does some work.
+    "requests-orm": Suite(
+        name="requests-orm",
+        unit="request",
+        default_n=400,
+        configs=request_configs(("plain", "loopwatch"), page="orm"),
+        compare_to=("plain",),
+        targets=(REQUEST_TARGET,),
+        judge_all_threads=True,
         threads_note=REQUEST_THREADS,
     ),
     # Each mode adds one part of loopwatch to the one before (request_workload.MODES): the

@@ -20,11 +20,12 @@ from prometheus_client.exposition import choose_encoder
 
 from loopwatch.context import RequestState
 from loopwatch.records import Record, StallRecord, SyncOrmRecord
-from loopwatch.request_metrics import request_histograms
 from loopwatch.sinks import Sink
+from loopwatch.view_metrics import view_counter, view_histogram
 
 STALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 def multiprocess_dir() -> str | None:
@@ -51,7 +52,13 @@ class PrometheusExporter(Sink):
             buckets=STALL_BUCKETS,
             registry=r,
         )
-        self.requests = request_histograms(r, self.multiprocess)
+        self.request_loop = view_histogram(
+            r,
+            "loopwatch_request_loop_seconds",
+            "Per request: total time its steps held the event loop.",
+            REQUEST_BUCKETS,
+            self.multiprocess,
+        )
         self.loop_lag = Histogram(
             "loopwatch_loop_lag_seconds",
             "How late the event loop answered a heartbeat.",
@@ -76,18 +83,25 @@ class PrometheusExporter(Sink):
             ["view"],
             registry=r,
         )
-        self.thread_hops = Counter(
+        self.request_wait = view_histogram(
+            r,
+            "loopwatch_request_wait_seconds",
+            "Per request: time it waited while other requests' steps held the loop.",
+            REQUEST_BUCKETS,
+            self.multiprocess,
+        )
+        self.thread_hops = view_counter(
+            r,
             "loopwatch_thread_hops_total",
             "sync_to_async hops made while serving the view.",
-            ["view"],
-            registry=r,
+            self.multiprocess,
         )
-        self.sync_to_async_wait = Histogram(
+        self.sync_to_async_wait = view_histogram(
+            r,
             "loopwatch_sync_to_async_wait_seconds",
             "Queue wait before a thread-sensitive sync function started.",
-            ["view"],
-            buckets=LAG_BUCKETS,
-            registry=r,
+            LAG_BUCKETS,
+            self.multiprocess,
         )
         self.unawaited = Counter(
             "loopwatch_unawaited_coroutines_total",
@@ -121,13 +135,16 @@ class PrometheusExporter(Sink):
     def on_lag(self, seconds: float) -> None:
         self.loop_lag.observe(seconds)
 
+    # The three below run for every request or hop: see view_metrics.py.
+
     def on_request_end(self, state: RequestState) -> None:
-        self.requests.observe(state.view, state.loop_time, state.wait_time)
+        self.request_loop.observe(state.view, state.loop_time)
+        self.request_wait.observe(state.view, state.wait_time)
 
     def on_hop(self, view: str, wait: float | None) -> None:
-        self.thread_hops.labels(view).inc()
+        self.thread_hops.inc(view)
         if wait is not None:
-            self.sync_to_async_wait.labels(view).observe(wait)
+            self.sync_to_async_wait.observe(view, wait)
 
 
 _exporter: PrometheusExporter | None = None
