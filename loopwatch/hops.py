@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from loopwatch import stacks
 from loopwatch.context import RequestState, current_request
@@ -59,9 +59,12 @@ _DJANGO_HANDLER = "django.core.handlers.asgi"
 _lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class Maker:
-    """Who made a hop: `kind` is middleware, view, orm or other."""
+class Maker(NamedTuple):
+    """Who made a hop: `kind` is middleware, view, orm or other.
+
+    A tuple, not a dataclass: makers are dict keys on every hop, and a tuple hashes and
+    compares in C where a dataclass runs its generated `__hash__` and `__eq__` in Python.
+    """
 
     kind: str
     name: str
@@ -153,10 +156,10 @@ def hop_maker(func: Any, view: str, frame: FrameType | None) -> Maker | None:
         # A sync-only middleware adapted as a whole: Django wraps it in
         # convert_exception_to_response() and hops once for it and everything below it.
         return Maker("middleware", _middleware_name(wrapped))
-    if _is_view(target, view):
+    orm = _orm_name(owner, target)  # first: the common hop, and never a view
+    if orm is None and _is_view(target, view):
         return Maker("view", view)
     where = _user_where(caller)
-    orm = _orm_name(owner, target)
     if orm is not None:
         return Maker("orm", orm, where)
     return Maker("other", _dotted(target), where)
