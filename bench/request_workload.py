@@ -16,7 +16,10 @@ teaches. MODE is a rung of a ladder, each adding one part of loopwatch to the on
 - steps: `loopwatch.install()` without the Django integration: step timing, watchdog, lag probe;
 - scoped: the application wrapped in `LoopwatchMiddleware` and started by a lifespan startup
   as under uvicorn, Django patches applied (requests scoped, views named), exporter detached;
-- loopwatch: everything on, as the test project's asgi.py runs it (the exporter attached).
+- loopwatch: everything on, as the test project's asgi.py runs it (the exporter attached);
+
+and, beside the ladder, tracking: `loopwatch` with `LOOPWATCH["TRACK_UNAWAITED"]` on (the
+creating line of every coroutine is kept, so a forgotten `await` can be named).
 
 Run under `valgrind --tool=callgrind`: the difference between N and N=0 runs, divided by N, is
 the cost of one request. Both runs first serve `WARMUP` requests, so one-time work (imports,
@@ -59,7 +62,9 @@ App = Callable[..., Awaitable[None]]
 
 
 MODES = ("plain", "app", "steps", "scoped", "loopwatch")
-WRAPPED = ("scoped", "loopwatch")
+# Not a rung: `loopwatch` with LOOPWATCH["TRACK_UNAWAITED"] (coroutine origin tracking) on.
+TRACKING = "tracking"
+WRAPPED = ("scoped", "loopwatch", TRACKING)
 
 
 def build_app(
@@ -205,7 +210,7 @@ async def serve(
         status = await loop.create_task(request(app, page.path))
         if status != 200:
             raise SystemExit(f"{page.path} answered {status}")
-    if mode == "loopwatch":
+    if mode in ("loopwatch", TRACKING):
         check_detection_on(WARMUP + n, page.view)
     if server is not None:
         await server.shutdown()
@@ -243,11 +248,12 @@ def run(mode: str, loop: str, n: int, time_scale: float = 1.0, page: str = "fast
     """
     os.chdir(ROOT)
     sys.setswitchinterval(sys.getswitchinterval() * time_scale)
-    if mode not in MODES:
-        raise SystemExit(f"MODE must be one of {', '.join(MODES)}")
+    if mode not in (*MODES, TRACKING):
+        raise SystemExit(f"MODE must be one of {', '.join((*MODES, TRACKING))}")
     threshold = THRESHOLD * time_scale
     chosen = PAGES[page]
-    app = build_app(mode, threshold=threshold, page=chosen)
+    tracking = {"TRACK_UNAWAITED": True} if mode == TRACKING else {}
+    app = build_app(mode, threshold=threshold, page=chosen, **tracking)
     if loop == "uvloop":
         import uvloop
 

@@ -5,6 +5,7 @@
     python bench/run.py requests                     # per Django request, N=400
     python bench/run.py requests-breakdown           # the same, one part of loopwatch at a time
     python bench/run.py requests-orm                 # per request to a page making two queries
+    python bench/run.py requests-unawaited           # with forgotten-await tracking on
     python bench/run.py wrk                          # seconds, not instructions: see wrk_bench.py
     python bench/run.py memory                       # RSS bound: see memory_bench.py
 
@@ -232,6 +233,20 @@ SUITES: dict[str, Suite] = {
         configs=request_configs(("plain", "loopwatch"), page="orm"),
         compare_to=("plain",),
         targets=(REQUEST_TARGET,),
+        judge_all_threads=True,
+        threads_note=REQUEST_THREADS,
+    ),
+    # LOOPWATCH["TRACK_UNAWAITED"]: forgotten-await origin tracking, on top of everything.
+    "requests-unawaited": Suite(
+        name="requests-unawaited",
+        unit="request",
+        default_n=400,
+        configs=request_configs(("plain", "loopwatch", "tracking")),
+        compare_to=("plain", "loopwatch"),
+        targets=(
+            REQUEST_TARGET,
+            Target("tracking", over="plain", ratios=(("asyncio", 1.02), ("uvloop", 1.03))),
+        ),
         judge_all_threads=True,
         threads_note=REQUEST_THREADS,
     ),
