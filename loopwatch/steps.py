@@ -48,8 +48,12 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
     request_var = current_request
 
     def _run(handle: Any) -> None:
-        state = loops.get(handle._loop)
-        if state is None:
+        # A subscript, not `loops.get()`: no method call on the path every step takes; a
+        # loop's first step (and every step once uninstalled while another patch still
+        # wraps this one) takes the exception instead.
+        try:
+            state = loops[handle._loop]
+        except KeyError:
             state = monitor.adopt_loop(handle._loop)
             if state is None:  # not active: behave exactly like the original
                 _run_stdlib_body(handle)
