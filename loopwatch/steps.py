@@ -54,10 +54,11 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
         try:
             state = loops[handle._loop]
         except KeyError:
-            state = monitor.adopt_loop(handle._loop)
-            if state is None:  # not active: behave exactly like the original
+            adopted = monitor.adopt_loop(handle._loop)
+            if adopted is None:  # not active: behave exactly like the original
                 _run_stdlib_body(handle)
                 return
+            state = adopted
         context = handle._context
         start = clock()
         state.step_context = context  # the watchdog reads the request from it mid-step
