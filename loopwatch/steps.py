@@ -51,14 +51,14 @@ def _timed_stdlib_run(monitor: Monitor) -> Callable[[Any], None]:
         # A subscript, not `loops.get()`: no method call on the path every step takes; a
         # loop's first step (and every step once uninstalled while another patch still
         # wraps this one) takes the exception instead.
+        state: LoopState | None
         try:
             state = loops[handle._loop]
         except KeyError:
-            adopted = monitor.adopt_loop(handle._loop)
-            if adopted is None:  # not active: behave exactly like the original
+            state = monitor.adopt_loop(handle._loop)
+            if state is None:  # not active: behave exactly like the original
                 _run_stdlib_body(handle)
                 return
-            state = adopted
         context = handle._context
         start = clock()
         state.step_context = context  # the watchdog reads the request from it mid-step
