@@ -198,6 +198,29 @@ def watchdog_notes() -> list[str]:
 REQUEST_THREADS = "adds Django's worker threads; the watchdog is stopped, see below"
 REQUEST_TARGET = Target("loopwatch", over="plain", ratios=(("asyncio", 1.02), ("uvloop", 1.03)))
 
+
+def request_suite(
+    name: str,
+    modes: Sequence[str],
+    page: str = "fast",
+    compare_to: tuple[str, ...] = ("plain",),
+    extra_targets: tuple[Target, ...] = (),
+    notes: Callable[[], list[str]] | None = None,
+) -> Suite:
+    """A per-request suite: `modes` of request_workload.py on `page`, N=400, all threads."""
+    return Suite(
+        name=name,
+        unit="request",
+        default_n=400,
+        configs=request_configs(modes, page),
+        compare_to=compare_to,
+        targets=(REQUEST_TARGET, *extra_targets),
+        judge_all_threads=True,
+        notes=notes,
+        threads_note=REQUEST_THREADS,
+    )
+
+
 SUITES: dict[str, Suite] = {
     "steps": Suite(
         name="steps",
@@ -212,56 +235,21 @@ SUITES: dict[str, Suite] = {
     # GET /fast/ through the test project's ASGI app, in-process. All threads: Django runs
     # part of every request in a worker thread. The workload stops the watchdog (see
     # request_workload.py); `notes` measures it natively.
-    "requests": Suite(
-        name="requests",
-        unit="request",
-        default_n=400,
-        configs=request_configs(("plain", "loopwatch")),
-        compare_to=("plain",),
-        targets=(REQUEST_TARGET,),
-        judge_all_threads=True,
-        notes=watchdog_notes,
-        threads_note=REQUEST_THREADS,
-    ),
+    "requests": request_suite("requests", ("plain", "loopwatch"), notes=watchdog_notes),
     # GET /orm/async/: a page doing two queries (SQLite), the kind of page a site is made of.
     # The targets are judged on /fast/ above, where loopwatch weighs most; this shows what
     # the same additions weigh on a page that does some work.
-    "requests-orm": Suite(
-        name="requests-orm",
-        unit="request",
-        default_n=400,
-        configs=request_configs(("plain", "loopwatch"), page="orm"),
-        compare_to=("plain",),
-        targets=(REQUEST_TARGET,),
-        judge_all_threads=True,
-        threads_note=REQUEST_THREADS,
-    ),
+    "requests-orm": request_suite("requests-orm", ("plain", "loopwatch"), page="orm"),
     # LOOPWATCH["TRACK_UNAWAITED"]: forgotten-await origin tracking, on top of everything.
-    "requests-unawaited": Suite(
-        name="requests-unawaited",
-        unit="request",
-        default_n=400,
-        configs=request_configs(("plain", "loopwatch", "tracking")),
+    "requests-unawaited": request_suite(
+        "requests-unawaited",
+        ("plain", "loopwatch", "tracking"),
         compare_to=("plain", "loopwatch"),
-        targets=(
-            REQUEST_TARGET,
-            Target("tracking", over="plain", ratios=(("asyncio", 1.02), ("uvloop", 1.03))),
-        ),
-        judge_all_threads=True,
-        threads_note=REQUEST_THREADS,
+        extra_targets=(Target("tracking", over="plain", ratios=REQUEST_TARGET.ratios),),
     ),
     # Each mode adds one part of loopwatch to the one before (request_workload.MODES): the
     # differences between consecutive rows are what each part costs.
-    "requests-breakdown": Suite(
-        name="requests-breakdown",
-        unit="request",
-        default_n=400,
-        configs=request_configs(MODES),
-        compare_to=("plain",),
-        targets=(REQUEST_TARGET,),
-        judge_all_threads=True,
-        threads_note=REQUEST_THREADS,
-    ),
+    "requests-breakdown": request_suite("requests-breakdown", MODES),
 }
 
 # Measured in seconds or megabytes, not instructions: their own modules run them.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -121,30 +121,26 @@ class ViewCounter(Collector):
         yield family
 
 
-class ClientHistogram:
-    """prometheus_client's own histogram (multiprocess mode: values go to its files)."""
+class _ClientMetric:
+    """prometheus_client's own metric (multiprocess mode: values go to its files)."""
 
-    def __init__(self, histogram: Histogram) -> None:
-        self._histogram = histogram
+    def __init__(self, metric: Histogram | Counter) -> None:
+        self._metric = metric
         # Looked up once per view: `labels()` takes a lock and builds the label key each time.
-        self._children: dict[str, Histogram] = {}
+        self._children: dict[str, Any] = {}
 
+    def _child(self, view: str) -> Any:
+        child = self._children.get(view)
+        if child is None:
+            child = self._children[view] = self._metric.labels(view)
+        return child
+
+
+class ClientHistogram(_ClientMetric):
     def observe(self, view: str, value: float) -> None:
-        child = self._children.get(view)
-        if child is None:
-            child = self._children[view] = self._histogram.labels(view)
-        child.observe(value)
+        self._child(view).observe(value)
 
 
-class ClientCounter:
-    """prometheus_client's own counter (multiprocess mode)."""
-
-    def __init__(self, counter: Counter) -> None:
-        self._counter = counter
-        self._children: dict[str, Counter] = {}
-
+class ClientCounter(_ClientMetric):
     def inc(self, view: str, amount: float = 1) -> None:
-        child = self._children.get(view)
-        if child is None:
-            child = self._children[view] = self._counter.labels(view)
-        child.inc(amount)
+        self._child(view).inc(amount)
