@@ -18,8 +18,13 @@ teaches. MODE is a rung of a ladder, each adding one part of loopwatch to the on
   as under uvicorn, Django patches applied (requests scoped, views named), exporter detached;
 - loopwatch: everything on, as the test project's asgi.py runs it (the exporter attached);
 
-and, beside the ladder, tracking: `loopwatch` with `LOOPWATCH["TRACK_UNAWAITED"]` on (the
-creating line of every coroutine is kept, so a forgotten `await` can be named).
+and, beside the ladder:
+
+- tracking: `loopwatch` with `LOOPWATCH["TRACK_UNAWAITED"]` on (the creating line of every
+  coroutine is kept, so a forgotten `await` can be named);
+- aiodebug: `plain` with aiodebug's slow-callback timer on at the same threshold, the
+  cheapest detector there is, for reference: it times steps and does nothing per request.
+  Under uvloop it times nothing (uvloop never calls the `Handle._run` it wraps).
 
 Run under `valgrind --tool=callgrind`: the difference between N and N=0 runs, divided by N, is
 the cost of one request. Both runs first serve `WARMUP` requests, so one-time work (imports,
@@ -64,6 +69,8 @@ App = Callable[..., Awaitable[None]]
 MODES = ("plain", "app", "steps", "scoped", "loopwatch")
 # Not a rung: `loopwatch` with LOOPWATCH["TRACK_UNAWAITED"] (coroutine origin tracking) on.
 TRACKING = "tracking"
+AIODEBUG = "aiodebug"
+REFERENCES = (TRACKING, AIODEBUG)
 WRAPPED = ("scoped", "loopwatch", TRACKING)
 
 
@@ -79,7 +86,7 @@ def build_app(
 
     values = {name: getattr(project, name) for name in dir(project) if name.isupper()}
     values["LOOPWATCH"] = {**values["LOOPWATCH"], "THRESHOLD": threshold, **loopwatch_settings}
-    if mode == "plain":
+    if mode in ("plain", AIODEBUG):
         values["INSTALLED_APPS"] = [a for a in values["INSTALLED_APPS"] if a != "loopwatch"]
     if page.rows:
         database = Path(tempfile.mkdtemp(prefix="loopwatch-bench-")) / "db.sqlite3"
@@ -248,12 +255,16 @@ def run(mode: str, loop: str, n: int, time_scale: float = 1.0, page: str = "fast
     """
     os.chdir(ROOT)
     sys.setswitchinterval(sys.getswitchinterval() * time_scale)
-    if mode not in (*MODES, TRACKING):
-        raise SystemExit(f"MODE must be one of {', '.join((*MODES, TRACKING))}")
+    if mode not in (*MODES, *REFERENCES):
+        raise SystemExit(f"MODE must be one of {', '.join((*MODES, *REFERENCES))}")
     threshold = THRESHOLD * time_scale
     chosen = PAGES[page]
     tracking = {"TRACK_UNAWAITED": True} if mode == TRACKING else {}
     app = build_app(mode, threshold=threshold, page=chosen, **tracking)
+    if mode == AIODEBUG:
+        from aiodebug import log_slow_callbacks
+
+        log_slow_callbacks.enable(threshold, lambda name, seconds: None)
     if loop == "uvloop":
         import uvloop
 

@@ -235,7 +235,13 @@ SUITES: dict[str, Suite] = {
     # GET /fast/ through the test project's ASGI app, in-process. All threads: Django runs
     # part of every request in a worker thread. The workload stops the watchdog (see
     # request_workload.py); `notes` measures it natively.
-    "requests": request_suite("requests", ("plain", "loopwatch"), notes=watchdog_notes),
+    # aiodebug, the cheapest detector, beside them for reference (it has no target).
+    "requests": request_suite(
+        "requests",
+        ("plain", "aiodebug", "loopwatch"),
+        compare_to=("plain", "aiodebug"),
+        notes=watchdog_notes,
+    ),
     # GET /orm/async/: a page doing two queries (SQLite), the kind of page a site is made of.
     # The targets are judged on /fast/ above, where loopwatch weighs most; this shows what
     # the same additions weigh on a page that does some work.

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from loopwatch import api, requests
-from loopwatch.context import current_request
+from loopwatch.context import RequestState, current_request, enter_request
 
 logger = logging.getLogger("loopwatch")
 
@@ -44,7 +44,14 @@ class LoopwatchMiddleware:
         if scope["type"] != "http" or current_request.get() is not None:
             await self.app(scope, receive, send)
             return
-        await requests.serve(api.current_monitor(), scope, self.app, scope, receive, send)
+        # `requests.serve`'s scope, inlined: this coroutine is a layer every step of the
+        # request resumes through, and one layer fewer is measurably cheaper.
+        state = RequestState(scope.get("method"), scope.get("path"))
+        entered = enter_request(state)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            requests.finish(state, entered, api.current_monitor())
 
     def _start(self) -> None:
         self._started = True

@@ -75,21 +75,17 @@ class InFlight:
     """The requests currently being served, so a stall can count (and charge) its victims."""
 
     def __init__(self) -> None:
-        self._requests: dict[int, RequestState] = {}
-
-    def add(self, state: RequestState) -> None:
-        self._requests[state.id] = state
-
-    def discard(self, state: RequestState) -> None:
-        self._requests.pop(state.id, None)
+        # Written directly by `enter_request`/`exit_request` (once per request: no method
+        # call there); read here.
+        self.requests: dict[int, RequestState] = {}
 
     def others(self, culprit: RequestState | None) -> list[RequestState]:
         culprit_id = culprit.id if culprit is not None else None
         # list() first: the dict may change size from another thread (sync views).
-        return [r for r in list(self._requests.values()) if r.id != culprit_id]
+        return [r for r in list(self.requests.values()) if r.id != culprit_id]
 
     def __len__(self) -> int:
-        return len(self._requests)
+        return len(self.requests)
 
 
 in_flight = InFlight()
@@ -108,14 +104,14 @@ def enter_request(state: RequestState) -> Entered:
     """Make `state` the current request and count it in flight; undo with `exit_request`."""
     token = current_request.set(state)
     bound = _bind_to_task(state) if timed_task_loops else None
-    in_flight.add(state)
+    in_flight.requests[state.id] = state
     return token, bound
 
 
 def exit_request(state: RequestState, entered: Entered) -> None:
     token, bound = entered
     state.finished = True
-    in_flight.discard(state)
+    in_flight.requests.pop(state.id, None)
     if bound is not None:
         binding, previous = bound
         binding.request = previous

@@ -69,7 +69,8 @@ def django_patches(monitor: Monitor) -> Iterable[Reversible]:
 
 def _request_scoped(monitor: Monitor, original: AsgiCall) -> AsgiCall:
     def __call__(handler: Any, scope: Any, receive: Any, send: Any) -> Awaitable[None]:
-        if scope.get("type") != "http" or current_request.get() is not None:
+        # Under `LoopwatchMiddleware` every request is scoped already: that test first.
+        if current_request.get() is not None or scope.get("type") != "http":
             return original(handler, scope, receive, send)
         return requests.serve(monitor, scope, original, handler, scope, receive, send)
 
@@ -93,10 +94,26 @@ def _naming_the_view(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any]
         match = original(handler, request)
         state = current_request.get()
         if state is not None:
-            state.view = view_name(match)
+            func = getattr(match, "func", None)
+            try:
+                name = _view_names[func]
+            except (KeyError, TypeError):  # not named yet, or a view that cannot be a key
+                name = view_name(match)
+                if func is not None and getattr(type(func), "__hash__", None) is not None:
+                    if len(_view_names) >= MAX_CACHED_VIEWS:
+                        _view_names.clear()
+                    _view_names[func] = name
+            state.view = name
         return match
 
     return resolve_request
+
+
+# The dotted path of each view function resolved so far: the URLconf's views are few and live
+# as long as the process, and the name is needed on every request. Bounded all the same, for
+# views made per request (an unusual URLconf would only lose the cache's benefit).
+_view_names: dict[Any, str] = {}
+MAX_CACHED_VIEWS = 10_000
 
 
 def view_name(match: Any) -> str:

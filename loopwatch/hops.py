@@ -362,12 +362,14 @@ class HopLedger:
         view = state.view
         with _lock:  # hops may still be counted from a worker thread
             hops = state.hops
-            waits = list(state.hop_waits) if state.hop_waits else []
-            makers = dict(state.hop_makers) if state.hop_makers else {}
-        for wait in waits:
-            sinks.hop(view, wait)
-        for _ in range(hops - len(waits)):
-            sinks.hop(view, None)
+            # Copied only when there is something to copy: most requests make no hop.
+            waits = list(state.hop_waits) if hops and state.hop_waits else []
+            makers = dict(state.hop_makers) if hops and state.hop_makers else {}
+        if hops:
+            for wait in waits:
+                sinks.hop(view, wait)
+            for _ in range(hops - len(waits)):
+                sinks.hop(view, None)
         with self._lock:
             tally = self._views.get(view)
             if tally is None:

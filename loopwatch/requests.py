@@ -2,9 +2,11 @@
 
     >>> await serve(monitor, scope, app, scope, receive, send)
 
-Used by `LoopwatchMiddleware` and, when no middleware is there (Django's `AsyncClient`), by
-the `ASGIHandler.__call__` patch: either way exactly one `RequestState` per request, finished
-exactly once (its loop time and wait time then go to the metrics).
+Used by the `ASGIHandler.__call__` and `get_response_async` patches when no middleware scoped
+the request (Django's `AsyncClient`, a site without `LoopwatchMiddleware`). The middleware
+opens the scope in its own coroutine, with `finish` at the end, one coroutine layer fewer per
+request. Either way exactly one `RequestState` per request, finished exactly once (its loop
+time and wait time then go to the metrics).
 
 A coroutine with try/finally rather than an async context manager: this runs once per request
 of the site, and an async generator's enter and exit cost several times as much.
@@ -15,16 +17,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from loopwatch.context import RequestState, enter_request, exit_request
+from loopwatch.context import Entered, RequestState, enter_request, exit_request
 
 if TYPE_CHECKING:
     from loopwatch.monitor import Monitor
 
 T = TypeVar("T")
-
-
-def state_for(scope: Mapping[str, Any]) -> RequestState:
-    return RequestState(method=scope.get("method"), path=scope.get("path"))
 
 
 async def serve(
@@ -38,11 +36,16 @@ async def serve(
     `app` is called only once the request is current, so that whatever it calls on the way
     (Django's own handler, patched) sees the request as already scoped.
     """
-    state = state_for(scope)
+    state = RequestState(scope.get("method"), scope.get("path"))
     entered = enter_request(state)
     try:
         return await app(*args)
     finally:
-        exit_request(state, entered)
-        if monitor is not None:
-            monitor.request_finished(state)
+        finish(state, entered, monitor)
+
+
+def finish(state: RequestState, entered: Entered, monitor: Monitor | None) -> None:
+    """Close the request's scope and hand its accounts to the monitor (once per request)."""
+    exit_request(state, entered)
+    if monitor is not None:
+        monitor.request_finished(state)
