@@ -24,6 +24,7 @@ import pytest
 from loopwatch import api
 from loopwatch.baseline import Baseline, BaselineError, Measurement
 from loopwatch.pytest_options import MARKER, Settings, add_options, marker_threshold, read_settings
+from loopwatch.pytest_results import WORKER_OUTPUT_KEY, RunResults
 from loopwatch.records import Record
 from loopwatch.sinks import Sink
 from loopwatch.testwatch import TestWatch, failure_text, growth_text, seconds, write_report
@@ -104,8 +105,12 @@ class LoopwatchRun:
         self.floor = settings.threshold  # lowered to the smallest marker's after collection
         self.baseline: Baseline | None = None
         self.watches: dict[str, TestWatch] = {}
+        self.measured: dict[str, Measurement] = {}  # update mode: written at the end
         self.over_baseline: list[str] = []
         self.unknown_to_baseline: list[str] = []
+        # Under pytest-xdist, in the controller: what the workers found.
+        self.from_workers: RunResults | None = None
+        self.final: RunResults | None = None
         self._teardown_mark = 0
         self._written: list[str] = []
 
@@ -301,7 +306,7 @@ class LoopwatchRun:
             return ""
         measured = Measurement(watch.loop_time, watch.worst_step)
         if self.settings.update_baseline:
-            baseline.record(watch.nodeid, measured)
+            self.measured[watch.nodeid] = measured
             return ""
         grown = baseline.compare(watch.nodeid, measured, self.settings.tolerance)
         if grown is None:
@@ -329,28 +334,53 @@ class LoopwatchRun:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.stop()
+        results = self.results()
+        if hasattr(self.config, "workerinput"):
+            # A pytest-xdist worker: the controller writes the files, for every worker.
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = results.to_json()  # type: ignore[attr-defined]
+            return
+        self.final = results
         settings = self.settings
         if settings.baseline is not None and settings.update_baseline and self.baseline is not None:
+            for nodeid, measured in results.measured.items():
+                self.baseline.record(nodeid, measured)
             self.baseline.save(settings.baseline)
             self._written.append(f"baseline written to {self._shown(settings.baseline)}")
         if settings.report is not None:
-            write_report(settings.report, settings.threshold, self.watches)
+            write_report(settings.report, settings.threshold, results.tests)
             self._written.append(f"report written to {self._shown(settings.report)}")
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.config.option.collectonly:
+    @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: known only when it is installed
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if output is None:  # the worker died before the end of its session
             return
-        stalled = [w for w in self.watches.values() if w.threshold is not None and w.stalls]
-        count = sum(len(w.stalls) for w in stalled)
+        if self.from_workers is None:
+            self.from_workers = RunResults()
+        self.from_workers.merge(RunResults.from_json(output))
+
+    def results(self) -> RunResults:
+        """This process's tests, and under pytest-xdist's controller the workers' too."""
+        results = RunResults.of(
+            self.watches, self.measured, self.over_baseline, self.unknown_to_baseline
+        )
+        if self.from_workers is not None:
+            results.merge(self.from_workers)
+        return results
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly or hasattr(self.config, "workerinput"):
+            return
+        results = self.final if self.final is not None else self.results()
+        count, stalled = results.stall_counts()
         parts = [
             f"threshold {seconds(self.settings.threshold)}",
-            f"{count} stall{'s' if count != 1 else ''} in {len(stalled)} of "
-            f"{len(self.watches)} tests",
+            f"{count} stall{'s' if count != 1 else ''} in {stalled} of {len(results.tests)} tests",
         ]
         if self.baseline is not None and not self.settings.update_baseline:
-            parts.append(f"{len(self.over_baseline)} over the baseline")
-            if self.unknown_to_baseline:
-                parts.append(f"{len(self.unknown_to_baseline)} not in the baseline")
+            parts.append(f"{len(results.over_baseline)} over the baseline")
+            if results.unknown_to_baseline:
+                parts.append(f"{len(results.unknown_to_baseline)} not in the baseline")
         parts.extend(self._written)
         terminalreporter.write_sep("-", "loopwatch")
         terminalreporter.write_line("; ".join(parts))

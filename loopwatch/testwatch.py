@@ -17,6 +17,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loopwatch.baseline import Growth, Tolerance
 from loopwatch.context import NO_REQUEST
@@ -168,28 +169,30 @@ def growth_text(grown: list[Growth], baseline: str, tolerance: Tolerance, watch:
 _NO_LINE = {"file": None, "line": None, "function": None, "code": None}
 
 
-def write_report(path: Path, threshold: float, watches: dict[str, TestWatch]) -> None:
-    """The CI artifact: per test, stall count, worst duration and blocking lines."""
-    tests = {}
-    for nodeid, watch in watches.items():
-        seen = watch.seen
-        tests[nodeid] = {
-            "threshold": watch.threshold,
-            "stalls": len(seen),
-            "worst": round(max((s.record.duration for s in seen), default=0.0), 6),
-            "loop_time": _rounded(watch.loop_time),
-            "worst_step": _rounded(watch.worst_step),
-            "blocking_lines": [
-                {
-                    **(s.record.blocking_line.to_dict() if s.record.blocking_line else _NO_LINE),
-                    "view": s.record.view,
-                    "duration": round(s.record.duration, 6),
-                    "cause": s.record.cause,
-                    "phase": s.phase,
-                }
-                for s in seen
-            ],
-        }
+def report_entry(watch: TestWatch) -> dict[str, Any]:
+    """One test's part of the CI report: stall count, worst duration and blocking lines."""
+    seen = watch.seen
+    return {
+        "threshold": watch.threshold,
+        "stalls": len(seen),
+        "worst": round(max((s.record.duration for s in seen), default=0.0), 6),
+        "loop_time": _rounded(watch.loop_time),
+        "worst_step": _rounded(watch.worst_step),
+        "blocking_lines": [
+            {
+                **(s.record.blocking_line.to_dict() if s.record.blocking_line else _NO_LINE),
+                "view": s.record.view,
+                "duration": round(s.record.duration, 6),
+                "cause": s.record.cause,
+                "phase": s.phase,
+            }
+            for s in seen
+        ],
+    }
+
+
+def write_report(path: Path, threshold: float, tests: dict[str, dict[str, Any]]) -> None:
+    """The CI artifact: `report_entry` of every test, by test id."""
     text = json.dumps({"threshold": threshold, "tests": tests}, indent=2, sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")
