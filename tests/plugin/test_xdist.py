@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-import pytest
-
 from tests.plugin.conftest import Project
-
-pytest.importorskip("xdist", reason="pytest-xdist is not installed")
 
 # Two files, so that `--dist=loadfile` gives each of the two workers one of them. Each test
 # notes which worker ran it, to show that both did.
