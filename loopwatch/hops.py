@@ -87,7 +87,13 @@ def _asking(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any
         state = current_request.get()
         if state is None or state.finished or not monitor.active:
             return await original(converter, *args, **kwargs)
-        maker = hop_maker(converter.func, state.view, sys._getframe(1))
+        func = converter.func
+        target = func.func if isinstance(func, functools.partial) else func
+        owner = getattr(target, "__self__", None)
+        # Django's own two hops come in every request: told apart before any frame is read.
+        if _is_handlers_own(target, owner):
+            return await original(converter, *args, **kwargs)
+        maker = hop_maker(target, owner, state.view, sys._getframe(1))
         if maker is None:
             return await original(converter, *args, **kwargs)
         # The same converter, calling the sync function through _Started: asgiref runs that
@@ -95,7 +101,7 @@ def _asking(monitor: Monitor, original: Callable[..., Any]) -> Callable[..., Any
         sensitive = bool(getattr(converter, "_thread_sensitive", False))
         timed = object.__new__(type(converter))
         timed.__dict__.update(converter.__dict__)
-        timed.func = _Started(converter.func, state, maker, sensitive)
+        timed.func = _Started(func, state, maker, sensitive)
         return await original(timed, *args, **kwargs)
 
     return __call__
@@ -140,14 +146,13 @@ def _count(state: RequestState, maker: Maker, wait: float | None) -> None:
 # -- who made it -------------------------------------------------------------------------------
 
 
-def hop_maker(func: Any, view: str, frame: FrameType | None) -> Maker | None:
-    """Name the maker of a hop to `func`, asked for by `frame`; None for Django's own hops."""
+def hop_maker(target: Any, owner: Any, view: str, frame: FrameType | None) -> Maker | None:
+    """Name the maker of a hop to `target` (bound to `owner`, if a method), asked for by `frame`.
+
+    None for a hop Django's handler makes itself that `_is_handlers_own` did not know.
+    """
     caller = _caller(frame)
     if caller is not None and caller.f_globals.get("__name__") == _DJANGO_HANDLER:
-        return None
-    target = func.func if isinstance(func, functools.partial) else func
-    owner = getattr(target, "__self__", None)
-    if _is_handlers_own(target, owner):
         return None
     if owner is not None and callable(getattr(owner, "get_response", None)):
         return Maker("middleware", _dotted(type(owner)))
@@ -168,14 +173,17 @@ def hop_maker(func: Any, view: str, frame: FrameType | None) -> Maker | None:
 def _is_handlers_own(target: Any, owner: Any) -> bool:
     """`response.close()` and the request_started/finished receivers: in every request.
 
-    (The frame check above cannot see them when asgiref is reached through `asyncio.gather`,
-    as `Signal.asend` does.)
+    Told apart by what the hop runs, not by the frame that asked for it: that needs no frame
+    object, and sees the receivers also when `Signal.asend` reaches asgiref through
+    `asyncio.gather`.
     """
     django = _django_objects()
     if django is None:
         return False
     if isinstance(owner, django.response_class):
         return getattr(target, "__name__", "") == "close"
+    if owner is django.request_started or owner is django.request_finished:
+        return True  # `sync_to_async(request_started.send)`, as Django 4.2's handler does
     if getattr(target, "__module__", "") != "django.dispatch.dispatcher":
         return False
     for cell in getattr(target, "__closure__", None) or ():
