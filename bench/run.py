@@ -316,10 +316,6 @@ def count_instructions(command: Sequence[str], env: dict[str, str] | None = None
             binary,
             "--tool=callgrind",
             "--separate-threads=yes",
-            # Threads take turns in a fixed order instead of by whoever grabs valgrind's lock
-            # first: which thread runs when then no longer depends on the machine's timing,
-            # and two runs of a multi-threaded workload agree to ~0.02% instead of ~0.5%.
-            "--fair-sched=yes",
             f"--callgrind-out-file={out}",
             interpreter(),
             *command,
