@@ -97,12 +97,14 @@ def _naming_the_view(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any]
             func = getattr(match, "func", None)
             try:
                 name = _view_names[func]
-            except (KeyError, TypeError):  # not named yet, or a view that cannot be a key
+            except KeyError:  # not named yet
                 name = view_name(match)
-                if func is not None and getattr(type(func), "__hash__", None) is not None:
+                if func is not None:
                     if len(_view_names) >= MAX_CACHED_VIEWS:
                         _view_names.clear()
                     _view_names[func] = name
+            except TypeError:  # a view object without a hash cannot be remembered
+                name = view_name(match)
             state.view = name
         return match
 
