@@ -22,6 +22,14 @@ from loopwatch import StallRecord
 Run = Callable[[Main, float], list[StallRecord]]
 
 
+async def cancelled_after_first_step(coro: Any) -> asyncio.Task[Any]:
+    """A task for `coro`, cancelled once its first step has run."""
+    task = asyncio.get_running_loop().create_task(coro)
+    await asyncio.sleep(0)
+    task.cancel()
+    return task
+
+
 def test_a_task_returns_its_coroutines_value(run: Run) -> None:
     results: list[Any] = []
 
@@ -70,9 +78,7 @@ def test_cancellation_reaches_the_coroutine_and_its_cleanup_runs(run: Run) -> No
             raise
 
     async def main() -> None:
-        task = asyncio.get_running_loop().create_task(waits())
-        await asyncio.sleep(0)
-        task.cancel()
+        task = await cancelled_after_first_step(waits())
         with pytest.raises(asyncio.CancelledError):
             await task
         events.append(f"task cancelled: {task.cancelled()}")
@@ -94,9 +100,7 @@ def test_a_coroutine_may_swallow_its_cancellation_and_return(run: Run) -> None:
         return "never saw the cancellation"
 
     async def main() -> None:
-        task = asyncio.get_running_loop().create_task(stubborn())
-        await asyncio.sleep(0)
-        task.cancel()
+        task = await cancelled_after_first_step(stubborn())
         results.append(await task)
 
     run(main, 1.0)
@@ -131,9 +135,7 @@ def test_a_step_after_a_cancellation_is_timed_like_any_other(run: Run) -> None:
             raise
 
     async def main() -> None:
-        task = asyncio.get_running_loop().create_task(blocks_when_cancelled())
-        await asyncio.sleep(0)
-        task.cancel()
+        task = await cancelled_after_first_step(blocks_when_cancelled())
         with pytest.raises(asyncio.CancelledError):
             await task
 
